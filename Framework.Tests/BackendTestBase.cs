@@ -1,0 +1,56 @@
+using NUnit.Framework;
+
+namespace Framework.Tests;
+
+/// <summary>
+/// Base of the per-backend fixtures: each test class is written once against <see cref="Device"/>
+/// and gets one subclass per backend (Cpu now; the CUDA backends plug in the same way).
+/// </summary>
+public abstract class BackendTestBase
+{
+    /// <summary>The device every tensor of the fixture is created on.</summary>
+    protected abstract Device Device { get; }
+
+    private TensorScope? _scope;
+
+    [SetUp]
+    public void OpenScope() => _scope = new TensorScope();
+
+    [TearDown]
+    public void CloseScope() => _scope?.Dispose();
+
+    protected Tensor T(double[] data, int[] shape, DType dtype = DType.Float64, bool requiresGrad = false)
+    {
+        using var host = Tensor.FromArray(data, shape);
+        var t = host.To(dtype).To(Device);
+        if (ReferenceEquals(t, host)) t = host.Clone();
+        if (requiresGrad) t.RequiresGrad = true;
+        return t;
+    }
+
+    protected Tensor T(float[] data, params int[] shape)
+    {
+        return Tensor.FromArray(data, shape, Device);
+    }
+
+    protected Tensor Randn(Generator g, int[] shape, DType dtype = DType.Float64, bool requiresGrad = false)
+    {
+        var t = Tensor.Randn(shape, g, dtype, Device);
+        if (requiresGrad) t.RequiresGrad = true;
+        return t;
+    }
+
+    protected static double[] D(Tensor t) => t.To(DType.Float64).ToArray<double>();
+
+    protected static void AssertClose(double[] actual, double[] expected, double rtol, double atol, string what)
+    {
+        Assert.That(actual.Length, Is.EqualTo(expected.Length), $"{what}: length");
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double tol = atol + rtol * Math.Abs(expected[i]);
+            if (double.IsNaN(expected[i]) && double.IsNaN(actual[i])) continue;
+            if (!(Math.Abs(actual[i] - expected[i]) <= tol))
+                Assert.Fail($"{what}: element {i}: expected {expected[i]:G10}, got {actual[i]:G10} (tolerance {tol:G3})");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+namespace Framework.Autograd;
+
+/// <summary>Records nodes and runs the reverse walk.</summary>
+internal static class Engine
+{
+    public static bool NeedsGrad(Tensor a) => GradMode.IsEnabled && a.RequiresGrad;
+
+    public static bool NeedsGrad(Tensor a, Tensor b) => GradMode.IsEnabled && (a.RequiresGrad || b.RequiresGrad);
+
+    public static bool NeedsGrad(IReadOnlyList<Tensor> inputs)
+    {
+        if (!GradMode.IsEnabled) return false;
+        foreach (var t in inputs) if (t.RequiresGrad) return true;
+        return false;
+    }
+
+    /// <summary>Links <paramref name="node"/> to its inputs and makes it the creator of <paramref name="output"/>.</summary>
+    public static Tensor Record(Node node, Tensor output, Tensor a)
+    {
+        node.Edges = [Edge.For(a)];
+        output.SetRequiresGradFromOp(node);
+        return output;
+    }
+
+    public static Tensor Record(Node node, Tensor output, Tensor a, Tensor b)
+    {
+        node.Edges = [Edge.For(a), Edge.For(b)];
+        output.SetRequiresGradFromOp(node);
+        return output;
+    }
+
+    public static Tensor Record(Node node, Tensor output, IReadOnlyList<Tensor> inputs)
+    {
+        var edges = new Edge[inputs.Count];
+        for (int i = 0; i < edges.Length; i++) edges[i] = Edge.For(inputs[i]);
+        node.Edges = edges;
+        output.SetRequiresGradFromOp(node);
+        return output;
+    }
+
+    public static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("Backward: the tensor does not require grad and has no grad function");
+        if (gradient is null && root.Numel != 1)
+            throw new InvalidOperationException(
+                $"Backward: a gradient can be created implicitly only for scalar outputs, got shape {Shapes.Format(root._shape)}; pass the gradient explicitly");
+        if (gradient is not null)
+        {
+            if (!gradient._shape.AsSpan().SequenceEqual(root._shape))
+                throw new ArgumentException(
+                    $"Backward: gradient shape {Shapes.Format(gradient._shape)} does not match the output shape {Shapes.Format(root._shape)}");
+            root.CheckSameKind(gradient, "Backward");
+        }
+
+        var order = root.GradFn is null ? [] : Collect(root.GradFn);
+        foreach (var node in order)
+            if (node.IsReleased)
+                throw new InvalidOperationException(
+                    "Trying to backward through the graph a second time (or to read saved tensors after they were freed). " +
+                    "Pass retainGraph: true to the first Backward call if you need to backward twice.");
+
+        using var noGrad = new NoGradScope(true);
+        using var unscoped = TensorScope.Suppress();
+        Tensor seed;
+        if (gradient is null)
+        {
+            seed = Tensor.Empty(root._shape, root.DType, root.Device);
+            seed.Backend.Fill(seed, 1.0);
+        }
+        else
+        {
+            // The engine disposes every gradient it consumes, so it must own the seed, never the caller's tensor.
+            var c = gradient.Contiguous();
+            seed = ReferenceEquals(c, gradient) ? c.Alias() : c;
+        }
+
+        if (root.GradFn is null)
+        {
+            AccumulateLeaf(root, seed);
+            return;
+        }
+
+        root.GradFn.PendingGrad = seed;
+        try
+        {
+            foreach (var node in order)
+            {
+                var grad = node.PendingGrad;
+                if (grad is null) continue;
+                node.PendingGrad = null;
+                Tensor?[] grads;
+                try { grads = node.Apply(grad); }
+                finally { grad.Dispose(); }
+                for (int i = 0; i < grads.Length; i++)
+                {
+                    var g = grads[i];
+                    if (g is null) continue;
+                    var edge = node.Edges[i];
+                    if (edge.Node is { } next)
+                    {
+                        if (next.PendingGrad is null) next.PendingGrad = g;
+                        else
+                        {
+                            var sum = next.PendingGrad.Add(g);
+                            next.PendingGrad.Dispose();
+                            g.Dispose();
+                            next.PendingGrad = sum;
+                        }
+                    }
+                    else if (edge.Leaf is { } leaf) AccumulateLeaf(leaf, g);
+                    else g.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            foreach (var node in order)
+            {
+                node.PendingGrad?.Dispose();
+                node.PendingGrad = null;
+                if (!retainGraph) node.Release();
+            }
+        }
+    }
+
+    /// <summary>leaf.Grad += g; the first gradient is copied so that the leaf owns its buffer.</summary>
+    private static void AccumulateLeaf(Tensor leaf, Tensor g)
+    {
+        if (leaf.Grad is null || leaf.Grad.IsDisposed) leaf.Grad = g.Clone();
+        else leaf.Grad.AddInPlace(g);
+        g.Dispose();
+    }
+
+    /// <summary>The nodes reachable from <paramref name="root"/>, latest first (iterative; no recursion).</summary>
+    private static List<Node> Collect(Node root)
+    {
+        var seen = new HashSet<Node>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<Node>();
+        stack.Push(root);
+        var list = new List<Node>();
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            list.Add(n);
+            foreach (var e in n.Edges)
+                if (e.Node is { } next && seen.Add(next)) stack.Push(next);
+        }
+        list.Sort(static (x, y) => y.Sequence.CompareTo(x.Sequence));
+        return list;
+    }
+}
