@@ -51,8 +51,17 @@ public sealed partial class Tensor
         long n = Math.Max(0, (long)Math.Ceiling((end - start) / step));
         var values = new double[n];
         for (long i = 0; i < n; i++) values[i] = start + i * step;
-        using var host = FromArray(values, [checked((int)n)]);
-        return host.To(dtype).To(device ?? Device.Cpu);
+        return Convert(FromArray(values, [checked((int)n)]), dtype, device ?? Device.Cpu);
+    }
+
+    /// <summary>Converts a freshly made host tensor, disposing the intermediates that the result does not reuse.</summary>
+    private static Tensor Convert(Tensor host, DType dtype, Device device)
+    {
+        var typed = host.To(dtype);
+        if (!ReferenceEquals(typed, host)) host.Dispose();
+        var moved = typed.To(device);
+        if (!ReferenceEquals(moved, typed)) typed.Dispose();
+        return moved;
     }
 
     /// <summary>Values 0, 1, ... end-1.</summary>

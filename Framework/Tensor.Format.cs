@@ -29,7 +29,7 @@ public sealed partial class Tensor
             if (DType == DType.Int64) return ((long)v).ToString(CultureInfo.InvariantCulture);
             if (double.IsNaN(v)) return "nan";
             if (double.IsInfinity(v)) return v > 0 ? "inf" : "-inf";
-            if (integral) return v.ToString("0.", CultureInfo.InvariantCulture);
+            if (integral) return v.ToString("0", CultureInfo.InvariantCulture) + ".";
             double a = Math.Abs(v);
             return a != 0 && (a >= 1e8 || a < 1e-4) ? v.ToString("0.0000e+00", CultureInfo.InvariantCulture) : v.ToString("0.0000", CultureInfo.InvariantCulture);
         }
