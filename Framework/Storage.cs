@@ -54,18 +54,19 @@ public abstract class Storage
 }
 
 /// <summary>
-/// Host memory, 64-byte aligned so AVX-512 loads of a tensor's start never split a cache line.
-/// Native rather than managed memory: pointers stay fixed without pinning. A storage that was never
-/// released is freed by its finalizer (host memory only; device storages never free from a finalizer).
+/// Host memory from <see cref="Backends.Cpu.CpuAllocator"/>, 64-byte aligned so AVX-512 loads of a
+/// tensor's start never split a cache line. Native rather than managed memory: pointers stay fixed
+/// without pinning. A storage that was never released is returned by its finalizer (host memory
+/// only; device storages never free from a finalizer).
 /// </summary>
 internal sealed unsafe class CpuStorage : Storage
 {
     private void* _ptr;
+    private readonly long _classBytes;
 
     public CpuStorage(long byteLength) : base(Device.Cpu, byteLength)
     {
-        _ptr = byteLength == 0 ? null : NativeMemory.AlignedAlloc((nuint)byteLength, 64);
-        if (byteLength > 0) GC.AddMemoryPressure(byteLength);
+        _ptr = byteLength == 0 ? null : Backends.Cpu.CpuAllocator.Allocate(byteLength, out _classBytes);
     }
 
     public void* Pointer => _ptr;
@@ -74,9 +75,8 @@ internal sealed unsafe class CpuStorage : Storage
     {
         if (_ptr != null)
         {
-            NativeMemory.AlignedFree(_ptr);
+            Backends.Cpu.CpuAllocator.Free(_ptr, _classBytes);
             _ptr = null;
-            GC.RemoveMemoryPressure(ByteLength);
         }
     }
 
@@ -84,9 +84,8 @@ internal sealed unsafe class CpuStorage : Storage
     {
         if (_ptr != null)
         {
-            NativeMemory.AlignedFree(_ptr);
+            Backends.Cpu.CpuAllocator.Free(_ptr, _classBytes);
             _ptr = null;
-            GC.RemoveMemoryPressure(ByteLength);
             MemoryStats.OnFree(Device, ByteLength);
         }
     }

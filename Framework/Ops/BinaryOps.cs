@@ -46,6 +46,26 @@ public sealed partial class Tensor
         return Engine.NeedsGrad(this, other) ? Engine.Record(new AddBackward(_shape, other._shape, -1), y, this, other) : y;
     }
 
+    /// <summary>
+    /// a + b written into <paramref name="out"/> (PyTorch's <c>out=</c>): no allocation, so a hot loop
+    /// avoids fresh pages. Not recorded for autograd; refuses inputs that require grad while grad mode is on.
+    /// </summary>
+    public static Tensor Add(Tensor a, Tensor b, Tensor @out)
+    {
+        if (Engine.NeedsGrad(a, b) || Engine.NeedsGrad(@out))
+            throw new InvalidOperationException("Add(a, b, out) does not record gradients; call it under Tensor.NoGrad() or use a + b");
+        a.CheckSameKind(b, "Add");
+        a.CheckSameKind(@out, "Add");
+        var shape = Shapes.Broadcast(a._shape, b._shape, "Add");
+        if (!shape.AsSpan().SequenceEqual(@out._shape))
+            throw new ArgumentException($"Add: out has shape {Shapes.Format(@out._shape)}, expected the broadcast shape {Shapes.Format(shape)}");
+        using (var va = a.BroadcastTo(shape).OwnedBy(a))
+        using (var vb = b.BroadcastTo(shape).OwnedBy(b))
+            a.Backend.Binary(BinaryOp.Add, va, vb, @out, 0, 0);
+        @out.BumpVersion();
+        return @out;
+    }
+
     /// <summary>a - b</summary>
     public Tensor Sub(Tensor other)
     {

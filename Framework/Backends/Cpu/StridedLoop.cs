@@ -26,6 +26,13 @@ internal static class StridedLoop
         long numel = Shapes.Numel(shape);
         if (numel == 0) return;
         int rank = shape.Length;
+        // Fast path for small dense operands (the per-op overhead of tiny tensors matters).
+        if (numel < ParallelThreshold && Dense(shape, s0) && (s1 is null || Dense(shape, s1))
+            && (s2 is null || Dense(shape, s2)) && (s3 is null || Dense(shape, s3)))
+        {
+            kernel.Run(numel, 0, 1, 0, s1 is null ? 0 : 1, 0, s2 is null ? 0 : 1, 0, s3 is null ? 0 : 1);
+            return;
+        }
         // Collapse dims right to left into at most `rank` merged dims.
         Span<long> size = stackalloc long[Math.Max(rank, 1)];
         Span<long> st0 = stackalloc long[Math.Max(rank, 1)];
@@ -87,6 +94,17 @@ internal static class StridedLoop
             long start = t * rowsPerTask, end = Math.Min(outer, start + rowsPerTask);
             RunRange(ref local, start, end, inner, m, sizes, t0, t1, t2, t3, 0, inner);
         });
+    }
+
+    private static bool Dense(int[] shape, long[] strides)
+    {
+        long expected = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] != 1 && strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
     }
 
     private static void RunRange<TKernel>(ref TKernel kernel, long rowStart, long rowEnd, long inner, int m,
