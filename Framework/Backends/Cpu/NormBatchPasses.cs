@@ -4,10 +4,11 @@ using System.Numerics;
 namespace Framework.Backends.Cpu;
 
 /// <summary>
-/// The passes BatchNorm is built from. Reductions cut each channel's M = N*S elements into
-/// <see cref="NormParallel.PiecesPerChannel"/> pieces (so C = 3 still keeps every core busy) and
-/// merge the pieces per channel in a fixed order; elementwise passes cut the flat tensor into
-/// equal ranges and look up the channel of each contiguous run.
+/// The passes BatchNorm is built from. Every pass walks the flat NCHW tensor in memory order, cut
+/// into equal ranges (so C = 3 still keeps every core busy and the hardware prefetchers see long
+/// sequential streams even when S is small, e.g. 14x14); each contiguous run looks up its channel.
+/// Reductions keep per-range, per-channel partials and merge them per channel in range order
+/// (Chan's formula for moments), so the result depends on the shape only, not on the threads.
 /// </summary>
 internal static unsafe partial class NormKernels
 {
@@ -15,32 +16,31 @@ internal static unsafe partial class NormKernels
     private static void ChannelMoments<T>(T* x, int n, int c, long s, double* mean, double* var)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        long m = (long)n * s;
-        int pieces = NormParallel.PiecesPerChannel(c, m), items = c * pieces;
-        Moments[] parts = ArrayPool<Moments>.Shared.Rent(items);
+        long total = (long)n * c * s;
+        int items = NormParallel.ReductionItems(total);
+        Moments[] parts = ArrayPool<Moments>.Shared.Rent(items * c);
         try
         {
             fixed (Moments* pp = parts)
             {
-                Moments* p = pp;
-                NormParallel.For(items, (long)c * m, item =>
+                Moments* p = pp; // a fixed local cannot be captured by the lambda; a copy can
+                NormParallel.For(items, total, item =>
                 {
-                    int ch = item / pieces, j = item % pieces;
-                    Moments acc = default;
-                    long i = m * j / pieces, end = m * (j + 1) / pieces;
-                    while (i < end)
+                    Moments* part = p + (long)item * c;
+                    new Span<Moments>(part, c).Clear();
+                    long e = total * item / items, end = total * (item + 1) / items;
+                    while (e < end)
                     {
-                        // One contiguous run: the rest of plane (n, ch), or up to the piece end.
-                        long ni = i / s, off = i - ni * s, len = Math.Min(s - off, end - i);
-                        NormMoments.AccumulateStats(x + (ni * c + ch) * s + off, len, ref acc);
-                        i += len;
+                        // One contiguous run: the rest of plane (n, ch), or up to the item's end.
+                        long plane = e / s, len = Math.Min(s - (e - plane * s), end - e);
+                        NormMoments.AccumulateStats(x + e, len, ref part[plane % c]);
+                        e += len;
                     }
-                    p[item] = acc;
                 });
                 for (int ch = 0; ch < c; ch++)
                 {
-                    Moments acc = p[ch * pieces];
-                    for (int j = 1; j < pieces; j++) acc.Merge(p[ch * pieces + j]);
+                    Moments acc = p[ch];
+                    for (int it = 1; it < items; it++) acc.Merge(p[(long)it * c + ch]);
                     mean[ch] = acc.Mean;
                     var[ch] = acc.Variance;
                 }
@@ -53,34 +53,31 @@ internal static unsafe partial class NormKernels
     private static void ChannelGradSums<T>(T* x, T* dy, int n, int c, long s, T* mean, double* sg, double* sgd)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        long m = (long)n * s;
-        int pieces = NormParallel.PiecesPerChannel(c, m), items = c * pieces;
-        double[] parts = ArrayPool<double>.Shared.Rent(2 * items);
+        long total = (long)n * c * s;
+        int items = NormParallel.ReductionItems(total);
+        double[] parts = ArrayPool<double>.Shared.Rent(2 * items * c);
         try
         {
             fixed (double* pp = parts)
             {
                 double* p = pp;
-                NormParallel.For(items, (long)c * m, item =>
+                NormParallel.For(items, total, item =>
                 {
-                    int ch = item / pieces, j = item % pieces;
-                    double a = 0, b = 0;
-                    T mu = mean[ch];
-                    long i = m * j / pieces, end = m * (j + 1) / pieces;
-                    while (i < end)
+                    double* part = p + 2L * item * c;
+                    new Span<double>(part, 2 * c).Clear();
+                    long e = total * item / items, end = total * (item + 1) / items;
+                    while (e < end)
                     {
-                        long ni = i / s, off = i - ni * s, len = Math.Min(s - off, end - i);
-                        long at = (ni * c + ch) * s + off;
-                        NormMoments.AccumulateGradSums(x + at, dy + at, len, mu, ref a, ref b);
-                        i += len;
+                        long plane = e / s, len = Math.Min(s - (e - plane * s), end - e);
+                        int ch = (int)(plane % c);
+                        NormMoments.AccumulateGradSums(x + e, dy + e, len, mean[ch], ref part[ch], ref part[c + ch]);
+                        e += len;
                     }
-                    p[2 * item] = a;
-                    p[2 * item + 1] = b;
                 });
                 for (int ch = 0; ch < c; ch++)
                 {
                     double a = 0, b = 0;
-                    for (int j = 0; j < pieces; j++) { a += p[2 * (ch * pieces + j)]; b += p[2 * (ch * pieces + j) + 1]; }
+                    for (int it = 0; it < items; it++) { a += p[2L * it * c + ch]; b += p[2L * it * c + c + ch]; }
                     sg[ch] = a;
                     sgd[ch] = b;
                 }

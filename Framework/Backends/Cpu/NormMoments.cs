@@ -114,16 +114,11 @@ internal static class NormParallel
     }
 
     /// <summary>
-    /// Pieces each channel's M elements are cut into for a per-channel reduction, so that a small C
-    /// (e.g. 3) still gives every core work; pieces are merged afterwards with Chan's formula.
-    /// Independent of the core count, so results are bit-identical across machines.
+    /// Ranges of a per-channel reduction over the flat tensor. Each range holds C partials that are
+    /// merged serially afterwards, so the count is capped; it depends on the size only (results are
+    /// bit-identical across machines).
     /// </summary>
-    public static int PiecesPerChannel(int channels, long perChannel)
-    {
-        long want = (TargetItems + channels - 1) / channels;
-        long cap = Math.Max(1, perChannel / (Threshold / 2));
-        return (int)Math.Max(1, Math.Min(want, cap));
-    }
+    public static int ReductionItems(long total) => (int)Math.Clamp(total / Threshold, 1, 32);
 
     /// <summary>Items for an elementwise pass over <paramref name="total"/> elements.</summary>
     public static int ElementwiseItems(long total) => (int)Math.Clamp((total + ElementwiseItem - 1) / ElementwiseItem, 1, 4096);
