@@ -13,7 +13,7 @@ namespace Benchmarks;
 /// Triad time * 32/12, of the training forward (12 B/element) Triad time, of eval (8 B) 2/3 of it.
 /// Compare with PyTorch via ../shared/anchors/torch_norm_cpu.py run in the same session.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn, MedianColumn]
 public unsafe class NormKernelBenchmarks
 {
     private const double Eps = 1e-5;

@@ -163,6 +163,40 @@ public unsafe class NormKernelTests
         NormAssert.Close(e.DBeta, db, tol * 10, "dbeta");
     }
 
+    // [rows, D]: D = 2, odd, around the vector widths, above one chunk (5000) and above the parallel threshold.
+    [TestCase(1, 2, true)] [TestCase(3, 15, true)] [TestCase(2, 16, false)] [TestCase(4, 17, true)]
+    [TestCase(2, 33, false)] [TestCase(5, 63, true)] [TestCase(64, 1000, true)] [TestCase(2, 5000, false)]
+    [TestCase(3, 5000, true)] [TestCase(64, 1000, false)]
+    public void LayerNormMatchesReference(int rows, int d, bool f32)
+    {
+        foreach (var (affineG, affineB) in new[] { (true, true), (true, false), (false, true), (false, false) })
+        {
+            if (f32) Layer<float>(rows, d, affineG, affineB, Tol(f32)); else Layer<double>(rows, d, affineG, affineB, Tol(f32));
+        }
+    }
+
+    private static void Layer<T>(int rows, int d, bool hasGamma, bool hasBeta, double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        // LayerNorm = the reference GroupNorm with N = rows, C = D, S = 1 and one group per row.
+        var data = new NormData(rows, d, 1, seed: 19 + rows * 100 + d);
+        double[]? gm = hasGamma ? data.Gamma : null, bt = hasBeta ? data.Beta : null;
+        var r = NormReference.Forward(data.X, rows, d, 1, 1, gm, bt, Eps);
+        var e = NormReference.Backward(data.X, data.Dy, rows, d, 1, 1, gm, r);
+        T[] x = data.X.To<T>(), dy = data.Dy.To<T>(), g = data.Gamma.To<T>(), b = data.Beta.To<T>();
+        T[] y = new T[x.Length], mean = new T[rows], rstd = new T[rows], dx = new T[x.Length], dg = new T[d], db = new T[d];
+        fixed (T* px = x, pdy = dy, pg = g, pb = b, py = y, pm = mean, pr = rstd, pdx = dx, pdg = dg, pdb = db)
+        {
+            NormKernels.LayerNormForward(px, py, rows, d, hasGamma ? pg : null, hasBeta ? pb : null, Eps, pm, pr);
+            NormKernels.LayerNormBackward(px, pdy, rows, d, pm, pr, hasGamma ? pg : null, pdx, pdg, pdb);
+        }
+        string what = $"gamma {hasGamma} beta {hasBeta}: ";
+        NormAssert.Close(r.Y, y, tol, what + "y");
+        NormAssert.Close(r.Rstd, rstd, tol, what + "rstd");
+        NormAssert.Close(e.Dx, dx, tol * 10, what + "dx");
+        NormAssert.Close(e.DGamma, dg, tol * 10, what + "dgamma");
+        NormAssert.Close(e.DBeta, db, tol * 10, what + "dbeta");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void LargeMeanFloat32NormalizesWithin1e3(bool instance)

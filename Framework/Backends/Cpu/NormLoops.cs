@@ -11,7 +11,7 @@ namespace Framework.Backends.Cpu;
 /// callers keep runs short (<see cref="NormMoments.ChunkLength{T}"/>) and merge the partials in
 /// double, which is how float32 data keeps its precision.
 /// </summary>
-internal static unsafe class NormLoops
+internal static unsafe partial class NormLoops
 {
     /// <summary>s = sum p[i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
