@@ -14,11 +14,11 @@ public unsafe class NormKernelTests
     private const double Eps = 1e-5;
 
     // [N, C, S]: S = 2, N = 1, C = 1, 3x5x7x9 (S = 63), S around the float32/float64 vector widths,
-    // S = 1 (BatchNorm only), and two above the parallel threshold (C = 3 split over n; C = 1, N = 2).
+    // S = 1, and some above the parallel threshold, two of them with work ranges ending mid-plane.
     private static readonly int[][] Shapes =
     [
         [1, 1, 2], [2, 3, 2], [1, 2, 6], [3, 5, 63], [2, 3, 15], [2, 3, 16], [2, 3, 17], [1, 2, 31],
-        [2, 2, 33], [3, 2, 8], [5, 3, 1], [4, 3, 4099], [2, 1, 40000],
+        [2, 2, 33], [3, 2, 8], [5, 3, 1], [4, 3, 4099], [2, 1, 40000], [7, 1, 10001], [5, 3, 5003],
     ];
 
     public static IEnumerable<TestCaseData> Cases()

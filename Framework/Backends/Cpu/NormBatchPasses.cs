@@ -28,14 +28,9 @@ internal static unsafe partial class NormKernels
                 {
                     Moments* part = p + (long)item * c;
                     new Span<Moments>(part, c).Clear();
-                    long e = total * item / items, end = total * (item + 1) / items;
-                    while (e < end)
-                    {
-                        // One contiguous run: the rest of plane (n, ch), or up to the item's end.
-                        long plane = e / s, len = Math.Min(s - (e - plane * s), end - e);
-                        NormMoments.AccumulateStats(x + e, len, ref part[plane % c]);
-                        e += len;
-                    }
+                    var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
+                    while (runs.Next(out long e, out long len, out int ch))
+                        NormMoments.AccumulateStats(x + e, len, ref part[ch]);
                 });
                 for (int ch = 0; ch < c; ch++)
                 {
@@ -65,14 +60,9 @@ internal static unsafe partial class NormKernels
                 {
                     double* part = p + 2L * item * c;
                     new Span<double>(part, 2 * c).Clear();
-                    long e = total * item / items, end = total * (item + 1) / items;
-                    while (e < end)
-                    {
-                        long plane = e / s, len = Math.Min(s - (e - plane * s), end - e);
-                        int ch = (int)(plane % c);
+                    var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
+                    while (runs.Next(out long e, out long len, out int ch))
                         NormMoments.AccumulateGradSums(x + e, dy + e, len, mean[ch], ref part[ch], ref part[c + ch]);
-                        e += len;
-                    }
                 });
                 for (int ch = 0; ch < c; ch++)
                 {
@@ -93,13 +83,11 @@ internal static unsafe partial class NormKernels
         int items = NormParallel.ElementwiseItems(total);
         NormParallel.For(items, total, item =>
         {
-            long e = total * item / items, end = total * (item + 1) / items;
-            while (e < end)
+            var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
+            while (runs.Next(out long e, out long len, out int ch))
             {
-                long plane = e / s, len = Math.Min(s - (e - plane * s), end - e);
-                T* q = k + 4 * (int)(plane % c);
+                T* q = k + 4 * ch;
                 NormLoops.Apply(x + e, y + e, (nint)len, q[0], q[1], q[2], q[3]);
-                e += len;
             }
         });
     }
@@ -111,15 +99,44 @@ internal static unsafe partial class NormKernels
         int items = NormParallel.ElementwiseItems(total);
         NormParallel.For(items, total, item =>
         {
-            long e = total * item / items, end = total * (item + 1) / items;
-            while (e < end)
+            var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
+            while (runs.Next(out long e, out long len, out int ch))
             {
-                long plane = e / s, len = Math.Min(s - (e - plane * s), end - e);
-                T* q = k + 4 * (int)(plane % c);
+                T* q = k + 4 * ch;
                 if (x == null) NormLoops.Scale(dy + e, dx + e, (nint)len, q[1]);
                 else NormLoops.Dx(x + e, dy + e, dx + e, (nint)len, q[0], q[1], q[2], q[3]);
-                e += len;
             }
         });
+    }
+}
+
+/// <summary>
+/// Walks the flat range [start, end) of an [N, C, S] tensor as contiguous runs, each inside one
+/// plane (n, c), yielding the run's offset, length and channel. Divides once at the start, then
+/// steps plane by plane (a 64-bit division per 14x14 plane would cost as much as the plane's maths).
+/// </summary>
+internal struct PlaneRuns
+{
+    private long _at, _off;
+    private readonly long _end, _s;
+    private readonly int _c;
+    private int _ch;
+
+    public PlaneRuns(long start, long end, long s, int c)
+    {
+        long plane = start / s;
+        (_at, _end, _s, _c, _off, _ch) = (start, end, s, c, start - plane * s, (int)(plane % c));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool Next(out long at, out long len, out int ch)
+    {
+        at = _at; ch = _ch;
+        len = Math.Min(_s - _off, _end - _at);
+        if (len <= 0) return false;
+        _at += len;
+        _off = 0;
+        if (++_ch == _c) _ch = 0;
+        return true;
     }
 }
