@@ -293,6 +293,20 @@ public unsafe class NormKernelTests
     }
 
     [Test]
+    public void EmptyBatchLeavesRunningStatsAlone()
+    {
+        float[] rm = [0.5f, 0.25f], rv = [2, 3], one = new float[1];
+        fixed (float* p = one, prm = rm, prv = rv)
+        {
+            NormKernels.BatchNormForward(p, p, 0, 2, 6, null, null, Eps, p, p, prm, prv, 0.1);
+            NormKernels.BatchNormStats(p, 0, 2, 6, p, p, Eps, prm, prv, 0.1);
+            NormKernels.InstanceNormForward(p, p, 0, 2, 6, null, null, Eps, p, p, prm, prv, 0.1);
+        }
+        Assert.That(rm, Is.EqualTo(new[] { 0.5f, 0.25f }));
+        Assert.That(rv, Is.EqualTo(new[] { 2f, 3f }));
+    }
+
+    [Test]
     public void GroupsMustDivideChannels()
     {
         float[] x = new float[12];

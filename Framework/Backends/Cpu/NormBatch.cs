@@ -21,6 +21,7 @@ internal static unsafe partial class NormKernels
     public static void BatchNormStats<T>(T* x, int n, int c, long s, T* mean, T* rstd, double eps,
         T* runningMean = null, T* runningVar = null, double factor = 0.1) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if ((long)n * c * s == 0) return; // empty batch: nothing to normalise, running statistics untouched
         double[] buf = ArrayPool<double>.Shared.Rent(2 * c);
         try
         {
@@ -41,6 +42,7 @@ internal static unsafe partial class NormKernels
         T* mean, T* rstd, T* runningMean = null, T* runningVar = null, double factor = 0.1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if ((long)n * c * s == 0) return;
         double[] buf = ArrayPool<double>.Shared.Rent(2 * c);
         T[] consts = ArrayPool<T>.Shared.Rent(4 * c);
         try

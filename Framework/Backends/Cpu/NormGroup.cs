@@ -41,6 +41,7 @@ internal static unsafe partial class NormKernels
             throw new ArgumentException($"running statistics need one group per channel (groups = {groups}, channels = {c})", nameof(groups));
         int cpg = c / groups, g = n * groups;
         long m = cpg * s;
+        if (g * m == 0) return; // empty batch: running statistics untouched
         double[]? stats = running ? ArrayPool<double>.Shared.Rent(2 * g) : null;
         try
         {
