@@ -58,10 +58,14 @@ public abstract class Node
         return saved;
     }
 
+    /// <summary>Frees tensors the node owns outright (not saved inputs), after backward or on release.</summary>
+    internal virtual void ReleaseOwned() { }
+
     internal void Release()
     {
         if (IsReleased) return;
         IsReleased = true;
+        ReleaseOwned();
         if (_saved is null) return;
         foreach (var s in _saved) s.Dispose();
         _saved = null;

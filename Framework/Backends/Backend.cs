@@ -148,4 +148,45 @@ public abstract class Backend
     /// <paramref name="transB"/>), c contiguous [B, M, N]; Ba and Bb are 1 (shared) or B.
     /// </summary>
     public abstract void Matmul(Tensor a, Tensor b, Tensor c, bool transA, bool transB, bool accumulate);
+
+    // ---- normalization: x is contiguous [N, C, S] (S = product of the trailing dims); weight, bias,
+    // running statistics, mean and rstd are contiguous vectors; null means absent. ----
+
+    /// <summary>
+    /// BatchNorm with batch statistics: per channel mean and rstd = 1/sqrt(biased var + eps) into
+    /// <paramref name="mean"/>/<paramref name="rstd"/> [C], y = weight (x - mean) rstd + bias, and, when
+    /// given, running statistics updated in the same pass with weight <paramref name="factor"/> for the
+    /// new (unbiased) statistics.
+    /// </summary>
+    public abstract void BatchNormForward(Tensor x, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd,
+        Tensor? runningMean, Tensor? runningVar, double factor);
+
+    /// <summary>BatchNorm (or InstanceNorm) with running statistics: y = weight (x - rm) / sqrt(rv + eps) + bias.</summary>
+    public abstract void BatchNormForwardEval(Tensor x, Tensor? weight, Tensor? bias, Tensor runningMean, Tensor runningVar, double eps, Tensor y);
+
+    /// <summary>Backward of <see cref="BatchNormForward"/>: two per-channel reductions, then one fused dx pass.</summary>
+    public abstract void BatchNormBackward(Tensor x, Tensor dy, Tensor mean, Tensor rstd, Tensor? weight, Tensor? dx, Tensor? dweight, Tensor? dbias);
+
+    /// <summary>Backward of <see cref="BatchNormForwardEval"/>.</summary>
+    public abstract void BatchNormBackwardEval(Tensor x, Tensor dy, Tensor runningMean, Tensor runningVar, double eps, Tensor? weight,
+        Tensor? dx, Tensor? dweight, Tensor? dbias);
+
+    /// <summary>
+    /// GroupNorm (InstanceNorm when groups = C) with per-(sample, group) statistics into mean/rstd
+    /// [N * groups]; affine per channel. Running statistics (groups = C only) are updated with the
+    /// batch averages of the per-instance mean and unbiased variance.
+    /// </summary>
+    public abstract void GroupNormForward(Tensor x, int groups, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd,
+        Tensor? runningMean, Tensor? runningVar, double factor);
+
+    /// <summary>Backward of <see cref="GroupNormForward"/>.</summary>
+    public abstract void GroupNormBackward(Tensor x, Tensor dy, int groups, Tensor mean, Tensor rstd, Tensor? weight,
+        Tensor? dx, Tensor? dweight, Tensor? dbias);
+
+    /// <summary>LayerNorm over the last <paramref name="size"/> elements of each row, with per-element affine.</summary>
+    public abstract void LayerNormForward(Tensor x, int size, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd);
+
+    /// <summary>Backward of <see cref="LayerNormForward"/>.</summary>
+    public abstract void LayerNormBackward(Tensor x, Tensor dy, int size, Tensor mean, Tensor rstd, Tensor? weight,
+        Tensor? dx, Tensor? dweight, Tensor? dbias);
 }
