@@ -39,7 +39,7 @@ public sealed class BatchNorm2d : NormBase
     }
 
     /// <summary>Normalizes a (N, C, H, W) input; an empty batch (N = 0) returns an empty tensor and changes nothing.</summary>
-    public Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Dim != 4)

@@ -35,7 +35,7 @@ public sealed class InstanceNorm2d : NormBase
     }
 
     /// <summary>Normalizes (N, C, H, W) or (C, H, W) input; an empty batch returns an empty tensor and changes nothing.</summary>
-    public Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Dim is not (3 or 4))

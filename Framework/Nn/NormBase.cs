@@ -108,6 +108,9 @@ public abstract class NormBase : Module
     /// <summary>Training batches seen (int64 scalar, saved in the state dict); null without tracking.</summary>
     public Tensor? NumBatchesTracked => TrackRunningStats ? GetBuffer("num_batches_tracked") : null;
 
+    /// <summary>Normalizes <paramref name="input"/>.</summary>
+    public abstract Tensor Forward(Tensor input);
+
     /// <summary>The factor of the running update for the next training batch.</summary>
     private protected double NextFactor()
     {
