@@ -1,3 +1,7 @@
 using BenchmarkDotNet.Running;
+using Benchmarks.Norm;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// "compare-norms" prints ours next to PyTorch in one run; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "compare-norms") return NormComparison.Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(NormComparison).Assembly).Run(args);
+return 0;
