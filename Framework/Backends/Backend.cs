@@ -100,7 +100,7 @@ public enum ReduceOp
 /// Op enums carry the kernel base name (<c>op.ToString().ToLowerInvariant()</c>) so the CUDA backend
 /// can resolve <c>"{name}_{dtype}"</c> to a cached function.
 /// </summary>
-public abstract class Backend
+public abstract partial class Backend
 {
     /// <summary>The device this backend computes on.</summary>
     public abstract Device Device { get; }
