@@ -13,7 +13,14 @@ internal sealed partial class PtxParser
     private Dictionary<(ulong, PtxType), int> _constRegs = new();
     private List<(int, ulong)> _constants = new();
     private Dictionary<SpecialRegister, int> _specialRegs = new();
-    private Dictionary<string, int> _sharedVars = new(StringComparer.Ordinal);
+    private Dictionary<string, long> _sharedVars = new(StringComparer.Ordinal);
+    private HashSet<int> _externConstRegs = new();
+
+    /// <summary>
+    /// Placeholder offset of .extern .shared arrays until the static layout is known at the end of the
+    /// body; addresses and constants derived from it are patched then.
+    /// </summary>
+    private const long ExternBase = 1L << 40;
     private Dictionary<string, int> _localVars = new(StringComparer.Ordinal);
     private Dictionary<string, PtxParam> _params = new(StringComparer.Ordinal);
     private Dictionary<string, int> _labels = new(StringComparer.Ordinal);
@@ -29,7 +36,7 @@ internal sealed partial class PtxParser
         _kernelName = nameTok.Text;
         _regByName = new(StringComparer.Ordinal); _regTypes = new(); _regNames = new(); _regKinds = new();
         _constRegs = new(); _constants = new(); _specialRegs = new();
-        _sharedVars = new(StringComparer.Ordinal); _localVars = new(StringComparer.Ordinal);
+        _sharedVars = new(StringComparer.Ordinal); _externConstRegs = new(); _localVars = new(StringComparer.Ordinal);
         _params = new(StringComparer.Ordinal); _labels = new(StringComparer.Ordinal);
         _branchFixups = new(); _code = new(); _pool = new();
 
@@ -56,6 +63,7 @@ internal sealed partial class PtxParser
             sharedBytes += size;
         }
         var externShared = _moduleShared.Where(v => v.Extern).Select(v => (v.Name, v.Align)).ToList();
+        foreach (var (name, _) in externShared) _sharedVars[name] = ExternBase;
         int localBytes = 0;
 
         var open = Expect("{", $"to open the body of kernel '{_kernelName}'");
@@ -74,7 +82,7 @@ internal sealed partial class PtxParser
                 var space = isExtern ? Next() : t;
                 var (name, size, align) = ParseVariable(space, isExtern);
                 if (_sharedVars.ContainsKey(name) || externShared.Any(e => e.Name == name)) throw Error(t, $"shared variable '{name}' is declared twice");
-                if (isExtern) { externShared.Add((name, align)); continue; }
+                if (isExtern) { externShared.Add((name, align)); _sharedVars[name] = ExternBase; continue; }
                 sharedBytes = AlignUp(sharedBytes, align);
                 _sharedVars[name] = sharedBytes;
                 sharedBytes += size;
@@ -100,8 +108,16 @@ internal sealed partial class PtxParser
         // Dynamic shared arrays all alias the first byte after static shared, at their strictest alignment.
         int dynAlign = externShared.Count == 0 ? 16 : Math.Max(16, externShared.Max(e => e.Align));
         int dynOffset = AlignUp(sharedBytes, dynAlign);
-        foreach (var (name, _) in externShared) _sharedVars[name] = dynOffset;
         _ = sharedAlign;
+        for (int i = 0; i < _code.Count; i++)
+        {
+            var ins = _code[i];
+            if (ins.Op is not (Opcode.Bra or Opcode.Exit) && ins.Space == StateSpace.Shared && ins.AddrReg < 0 && ins.Offset >= ExternBase / 2)
+                _code[i] = ins with { Offset = ins.Offset - ExternBase + dynOffset };
+        }
+        for (int i = 0; i < _constants.Count; i++)
+            if (_externConstRegs.Contains(_constants[i].Item1))
+                _constants[i] = (_constants[i].Item1, _constants[i].Item2 - (ulong)ExternBase + (ulong)dynOffset);
 
         // Falling off the end of the body is an implicit ret.
         var exit = NewInstruction(Opcode.Exit, close);

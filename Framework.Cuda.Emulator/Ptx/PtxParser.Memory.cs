@@ -42,12 +42,23 @@ internal sealed partial class PtxParser
         {
             Next();
             if (type.Size() < 4 || type.IsFloat()) throw Error(src, $"the address of '{src.Text}' needs mov.u32/.u64/.b32/.b64, found {type.Name()}");
-            ulong offset = (ulong)(_sharedVars.TryGetValue(src.Text, out int so) ? so : _localVars[src.Text]);
-            ins.A = Constant(offset, type);
+            ins.A = SymbolConstant(src.Text, type);
             return ins;
         }
         ins.A = Src(type);
         return ins;
+    }
+
+    /// <summary>A constant register holding a shared or local variable's address in its space.</summary>
+    private int SymbolConstant(string name, PtxType type)
+    {
+        if (_sharedVars.TryGetValue(name, out long so))
+        {
+            int reg = Constant((ulong)so, type);
+            if (so >= ExternBase) _externConstRegs.Add(reg);
+            return reg;
+        }
+        return Constant((ulong)_localVars[name], type);
     }
 
     private Instruction ParseCvt(Token at, string[] parts, Mods m)
@@ -106,10 +117,10 @@ internal sealed partial class PtxParser
         });
         ins.D = Dest(type); Comma();
         var src = Peek;
-        if (!to && src.Kind == TokenKind.Word && (_sharedVars.TryGetValue(src.Text, out int off) || _localVars.TryGetValue(src.Text, out off)))
+        if (!to && src.Kind == TokenKind.Word && (_sharedVars.ContainsKey(src.Text) || _localVars.ContainsKey(src.Text)))
         {
             Next();
-            ins.A = Constant((ulong)off, type);
+            ins.A = SymbolConstant(src.Text, type);
         }
         else ins.A = Src(type);
         return ins;

@@ -165,7 +165,7 @@ internal sealed partial class PtxParser
                 reg = r;
                 _srcs.Add(r);
             }
-            else if (_sharedVars.TryGetValue(t.Text, out int so))
+            else if (_sharedVars.TryGetValue(t.Text, out long so))
             {
                 if (space != StateSpace.Shared) throw Error(t, $"shared variable '{t.Text}' used with {_opText}; use ld.shared/st.shared (or cvta.shared for a generic address)");
                 offset = so;
