@@ -63,9 +63,9 @@ internal sealed partial class BlockRunner
                 default: j = minLane | (bval & ~segmask); pval = j <= maxLane; break;
             }
             if (!pval) j = l;
-            else if ((exec & (1u << j)) == 0)
+            else if ((exec & (uint)r[rb + ins.E * 32 + l] & (1u << j)) == 0)
                 throw Fail(EmulatorCheck.WarpSyncDivergence, ins, w * 32 + l,
-                    $"shfl.sync reads lane {j}, which is not executing this shfl (executing lanes 0x{exec:X8})");
+                    $"shfl.sync reads lane {j}, which is not in the member mask 0x{(uint)r[rb + ins.E * 32 + l]:X8} (the source lane must participate; executing lanes 0x{exec:X8})");
             r[d + l] = values[j];
             if (ins.D2 >= 0) r[rb + ins.D2 * 32 + l] = pval ? 1UL : 0UL;
         }
