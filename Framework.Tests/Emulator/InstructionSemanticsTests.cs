@@ -1,0 +1,237 @@
+using Framework.Cuda;
+using NUnit.Framework;
+
+namespace Framework.Tests.Emulator;
+
+/// <summary>Per-instruction semantics against C# references on random inputs.</summary>
+public class InstructionSemanticsTests : EmulatorTestBase
+{
+    /// <summary>Prologue: %r0 = global thread index, %rd9 = out + 64 * index (16 words per thread).</summary>
+    private const string Prologue = """
+            mov.u32 %r30, %ctaid.x;
+            mov.u32 %r31, %ntid.x;
+            mov.u32 %r29, %tid.x;
+            mad.lo.s32 %r0, %r30, %r31, %r29;
+            ld.param.u64 %rd8, [out_ptr];
+            mul.wide.u32 %rd7, %r0, 64;
+            add.s64 %rd9, %rd8, %rd7;
+            ld.param.u64 %rd6, [in_ptr];
+            mul.wide.u32 %rd5, %r0, 8;
+            add.s64 %rd5, %rd6, %rd5;
+        """;
+
+    private const string IntegerKernel = Kernels.Header + """
+        .visible .entry ints(.param .u64 in_ptr, .param .u64 out_ptr)
+        {
+            .reg .b32 %r<32>;
+            .reg .b64 %rd<12>;
+        """ + Prologue + """
+            ld.global.v2.u32 {%r1, %r2}, [%rd5];
+            add.s32 %r3, %r1, %r2;
+            sub.s32 %r4, %r1, %r2;
+            mul.lo.s32 %r5, %r1, %r2;
+            mul.hi.s32 %r6, %r1, %r2;
+            mul.hi.u32 %r7, %r1, %r2;
+            div.s32 %r8, %r1, %r2;
+            rem.s32 %r9, %r1, %r2;
+            div.u32 %r10, %r1, %r2;
+            rem.u32 %r11, %r1, %r2;
+            min.s32 %r12, %r1, %r2;
+            max.u32 %r13, %r1, %r2;
+            and.b32 %r14, %r2, 31;
+            shr.s32 %r15, %r1, %r14;
+            shr.u32 %r16, %r1, %r14;
+            shl.b32 %r17, %r1, %r14;
+            abs.s32 %r18, %r1;
+            st.global.v4.u32 [%rd9], {%r3, %r4, %r5, %r6};
+            st.global.v4.u32 [%rd9+16], {%r7, %r8, %r9, %r10};
+            st.global.v4.u32 [%rd9+32], {%r11, %r12, %r13, %r15};
+            neg.s32 %r19, %r1;
+            not.b32 %r20, %r1;
+            xor.b32 %r21, %r1, %r2;
+            mad.lo.s32 %r22, %r1, %r2, %r1;
+            add.sat.s32 %r23, %r1, %r2;
+            mul.wide.s32 %rd10, %r1, %r2;
+            mov.b64 {%r24, %r25}, %rd10;
+            st.global.v4.u32 [%rd9+48], {%r16, %r17, %r18, %r19};
+            st.global.u32 [%rd9+48], %r20;
+            st.global.u32 [%rd9+52], %r21;
+            st.global.u32 [%rd9+56], %r25;
+            st.global.u32 [%rd9+60], %r23;
+            ret;
+        }
+        """;
+
+    [Test]
+    public void IntegerArithmetic()
+    {
+        const int n = 64;
+        var rng = new Random(31);
+        var input = new int[2 * n];
+        for (int i = 0; i < 2 * n; i++) input[i] = i % 5 == 0 ? rng.Next(-20, 20) : rng.Next(int.MinValue, int.MaxValue);
+        for (int i = 1; i < 2 * n; i += 2) if (input[i] == 0) input[i] = 7;
+        input[0] = int.MinValue; input[1] = -1;
+        ulong din = Upload(input), dout = Alloc<uint>(16 * n);
+        Launch(Load(IntegerKernel, "ints"), 2u, 32u, new KernelParameterBuffer().Add(din).Add(dout));
+        var got = Download<uint>(dout, 16 * n);
+        for (int t = 0; t < n; t++)
+        {
+            int a = input[2 * t], b = input[2 * t + 1];
+            uint ua = (uint)a, ub = (uint)b;
+            int sh = b & 31;
+            long wide = (long)a * b;
+            var expected = new uint[]
+            {
+                unchecked((uint)(a + b)), unchecked((uint)(a - b)), unchecked((uint)(a * b)), (uint)(wide >> 32),
+                (uint)(((ulong)ua * ub) >> 32), b == -1 ? unchecked((uint)-a) : (uint)(a / b), b == -1 ? 0 : (uint)(a % b), ua / ub,
+                ua % ub, (uint)Math.Min(a, b), Math.Max(ua, ub), (uint)(a >> sh),
+                ~ua, ua ^ ub, (uint)(wide >> 32), (uint)Math.Clamp((long)a + b, int.MinValue, int.MaxValue),
+            };
+            Assert.That(got[(16 * t)..(16 * t + 16)], Is.EqualTo(expected), $"thread {t}: a={a} b={b}");
+        }
+    }
+
+    private const string FloatKernel = Kernels.Header + """
+        .visible .entry floats(.param .u64 in_ptr, .param .u64 out_ptr)
+        {
+            .reg .pred %p<8>;
+            .reg .b32 %r<32>;
+            .reg .f32 %f<20>;
+            .reg .f64 %fd<6>;
+            .reg .b64 %rd<12>;
+        """ + Prologue + """
+            ld.global.v2.f32 {%f1, %f2}, [%rd5];
+            sub.rn.f32 %f3, %f1, %f2;
+            mul.rn.f32 %f4, %f1, %f2;
+            fma.rn.f32 %f5, %f1, %f2, %f3;
+            div.rn.f32 %f6, %f1, %f2;
+            min.f32 %f7, %f1, %f2;
+            max.f32 %f8, %f1, %f2;
+            abs.f32 %f9, %f1;
+            sqrt.rn.f32 %f10, %f9;
+            rcp.rn.f32 %f11, %f2;
+            neg.f32 %f12, %f1;
+            mad.rn.f32 %f13, %f1, %f1, %f2;
+            add.sat.f32 %f14, %f1, %f2;
+            cvt.f64.f32 %fd1, %f1;
+            cvt.f64.f32 %fd2, %f2;
+            div.rn.f64 %fd3, %fd1, %fd2;
+            cvt.rn.f32.f64 %f15, %fd3;
+            st.global.v4.f32 [%rd9], {%f3, %f4, %f5, %f6};
+            st.global.v4.f32 [%rd9+16], {%f7, %f8, %f10, %f11};
+            st.global.v4.f32 [%rd9+32], {%f12, %f13, %f14, %f15};
+            setp.lt.f32 %p1, %f1, %f2;
+            setp.ltu.f32 %p2, %f1, %f2;
+            setp.nan.f32 %p3, %f1, %f2;
+            setp.neu.f32 %p4, %f1, %f2;
+            setp.ge.or.f32 %p5, %f1, %f2, %p3;
+            selp.u32 %r1, 1, 0, %p1;
+            selp.u32 %r2, 2, 0, %p2;
+            selp.u32 %r3, 4, 0, %p3;
+            selp.u32 %r4, 8, 0, %p4;
+            selp.u32 %r5, 16, 0, %p5;
+            or.b32 %r6, %r1, %r2;
+            or.b32 %r6, %r6, %r3;
+            or.b32 %r6, %r6, %r4;
+            or.b32 %r6, %r6, %r5;
+            st.global.u32 [%rd9+48], %r6;
+            ret;
+        }
+        """;
+
+    [Test]
+    public void FloatArithmeticAndUnorderedComparisons()
+    {
+        const int n = 64;
+        var input = RandomFloats(2 * n, 41, -4f, 4f);
+        input[0] = float.NaN; input[3] = float.NaN; input[4] = 2f; input[5] = 2f; input[7] = 0f;
+        ulong din = Upload(input), dout = Alloc<float>(16 * n);
+        Launch(Load(FloatKernel, "floats"), 1u, 64u, new KernelParameterBuffer().Add(din).Add(dout));
+        var got = Download<float>(dout, 16 * n);
+        var bits = Download<uint>(dout, 16 * n);
+        static float Min(float a, float b) => float.IsNaN(a) ? b : float.IsNaN(b) ? a : MathF.Min(a, b);
+        static float Max(float a, float b) => float.IsNaN(a) ? b : float.IsNaN(b) ? a : MathF.Max(a, b);
+        for (int t = 0; t < n; t++)
+        {
+            float a = input[2 * t], b = input[2 * t + 1];
+            float sum = a + b;
+            var expected = new float[]
+            {
+                a - b, a * b, MathF.FusedMultiplyAdd(a, b, a - b), a / b,
+                Min(a, b), Max(a, b), MathF.Sqrt(MathF.Abs(a)), 1f / b,
+                -a, MathF.FusedMultiplyAdd(a, a, b), float.IsNaN(sum) ? 0f : Math.Clamp(sum, 0f, 1f), (float)((double)a / b),
+            };
+            Assert.That(got[(16 * t)..(16 * t + 12)], Is.EqualTo(expected), $"thread {t}: a={a} b={b}");
+            bool nan = float.IsNaN(a) || float.IsNaN(b);
+            uint flags = (a < b ? 1u : 0) | (nan || a < b ? 2u : 0) | (nan ? 4u : 0) | (nan || a != b ? 8u : 0) | ((a >= b) || nan ? 16u : 0);
+            Assert.That(bits[16 * t + 12], Is.EqualTo(flags), $"setp flags, thread {t}: a={a} b={b}");
+        }
+    }
+
+    private const string CvtKernel = Kernels.Header + """
+        .visible .entry cvts(.param .u64 in_ptr, .param .u64 out_ptr)
+        {
+            .reg .b32 %r<32>;
+            .reg .f32 %f<8>;
+            .reg .b64 %rd<12>;
+            .reg .b16 %h<2>;
+        """ + Prologue + """
+            ld.global.f32 %f1, [%rd5];
+            ld.global.s32 %r1, [%rd5+4];
+            cvt.rni.s32.f32 %r2, %f1;
+            cvt.rzi.s32.f32 %r3, %f1;
+            cvt.rmi.s32.f32 %r4, %f1;
+            cvt.rpi.s32.f32 %r5, %f1;
+            cvt.rzi.u32.f32 %r6, %f1;
+            cvt.sat.u8.s32 %r7, %r1;
+            cvt.u8.u32 %r8, %r1;
+            cvt.s8.s32 %r9, %r1;
+            cvt.rn.f32.s32 %f2, %r1;
+            cvt.sat.f32.f32 %f3, %f1;
+            cvt.rni.f32.f32 %f4, %f1;
+            cvt.u16.u32 %h1, %r1;
+            cvt.s32.s16 %r10, %h1;
+            st.global.v4.u32 [%rd9], {%r2, %r3, %r4, %r5};
+            st.global.v4.u32 [%rd9+16], {%r6, %r7, %r8, %r9};
+            st.global.v4.f32 [%rd9+32], {%f2, %f3, %f4, %f2};
+            st.global.u32 [%rd9+44], %r10;
+            st.global.u16 [%rd9+48], %h1;
+            ret;
+        }
+        """;
+
+    [Test]
+    public void ConversionsRoundAndSaturate()
+    {
+        const int n = 32;
+        var rng = new Random(51);
+        var input = new int[2 * n];
+        for (int t = 0; t < n; t++)
+        {
+            float x = t switch { 0 => 2.5f, 1 => -2.5f, 2 => 3e9f, 3 => -3e9f, 4 => float.NaN, _ => (float)(rng.NextDouble() * 600 - 300) };
+            input[2 * t] = BitConverter.SingleToInt32Bits(x);
+            input[2 * t + 1] = t < 3 ? new[] { 300, -7, 40000 }[t] : rng.Next(-100000, 100000);
+        }
+        ulong din = Upload(input), dout = Alloc<uint>(16 * n);
+        Launch(Load(CvtKernel, "cvts"), 1u, 32u, new KernelParameterBuffer().Add(din).Add(dout));
+        var got = Download<uint>(dout, 16 * n);
+        static uint SatS32(double v) => double.IsNaN(v) ? 0 : v >= 2147483648.0 ? int.MaxValue : v <= -2147483648.0 ? unchecked((uint)int.MinValue) : (uint)(int)v;
+        static uint SatU32(double v) => double.IsNaN(v) || v <= 0 ? 0 : v >= 4294967296.0 ? uint.MaxValue : (uint)v;
+        for (int t = 0; t < n; t++)
+        {
+            float x = BitConverter.Int32BitsToSingle(input[2 * t]);
+            int i = input[2 * t + 1];
+            float sat = float.IsNaN(x) ? 0f : Math.Clamp(x, 0f, 1f);
+            var expected = new uint[]
+            {
+                SatS32(Math.Round(x, MidpointRounding.ToEven)), SatS32(Math.Truncate(x)), SatS32(Math.Floor(x)), SatS32(Math.Ceiling(x)),
+                SatU32(Math.Truncate(x)), (uint)Math.Clamp(i, 0, 255), (uint)(byte)i, unchecked((uint)(sbyte)i),
+                BitConverter.SingleToUInt32Bits((float)i), BitConverter.SingleToUInt32Bits(sat),
+                BitConverter.SingleToUInt32Bits(MathF.Round(x, MidpointRounding.ToEven)),
+                unchecked((uint)(int)(short)i), (uint)(ushort)i,
+            };
+            var actual = got[(16 * t)..(16 * t + 13)];
+            Assert.That(actual, Is.EqualTo(expected), $"thread {t}: x={x} i={i}");
+        }
+    }
+}
