@@ -42,6 +42,12 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <summary>Worker threads that run the blocks of one launch.</summary>
     public int MaxDegreeOfParallelism { get; }
 
+    /// <summary>
+    /// Watchdog against hangs in CI: a block that executes more thread-instructions than this fails the
+    /// launch with <see cref="EmulatorCheck.InstructionLimitExceeded"/>. Default 2^32 (tens of seconds).
+    /// </summary>
+    public long MaxInstructionsPerBlock { get; set; } = 1L << 32;
+
     /// <summary>Counters of the most recent kernel launch (zero before the first).</summary>
     public EmulatorCounters LastLaunch { get; private set; } = EmulatorCounters.Zero;
 
@@ -149,7 +155,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
         var ctx = new LaunchContext
         {
             Kernel = kernel, Grid = grid, Block = block, Parameters = parameters.ToArray(),
-            Memory = _memory, SharedBytes = sharedBytes,
+            Memory = _memory, SharedBytes = sharedBytes, MaxInstructionsPerBlock = MaxInstructionsPerBlock,
         };
         var counters = BlockScheduler.Run(ctx, MaxDegreeOfParallelism);
         LastLaunch = counters;

@@ -27,6 +27,8 @@ public enum EmulatorCheck
     InvalidLaunchShape,
     /// <summary>The packed parameter buffer's size differs from the kernel's .param list.</summary>
     ParameterSizeMismatch,
+    /// <summary>A block ran past <see cref="EmulatedCudaDriver.MaxInstructionsPerBlock"/> (an endless loop or a spin-wait).</summary>
+    InstructionLimitExceeded,
     /// <summary>Valid PTX that the emulator does not implement at run time (e.g. bar.sync with a thread count).</summary>
     Unsupported,
 }

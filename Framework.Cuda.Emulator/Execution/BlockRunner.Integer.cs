@@ -1,3 +1,4 @@
+using System.Numerics;
 using Framework.Cuda.Emulator.Ptx;
 
 namespace Framework.Cuda.Emulator.Execution;
@@ -71,11 +72,22 @@ internal sealed partial class BlockRunner
                     else result = y >= (ulong)bits ? 0 : x >> (int)y;
                     break;
                 case Opcode.INeg: result = 0 - x; break;
+                case Opcode.Popc: result = (ulong)BitOperations.PopCount(x); break;
+                case Opcode.Clz: result = (ulong)(BitOperations.LeadingZeroCount(x) - (64 - bits)); break;
+                case Opcode.Brev: result = ReverseBits(x) >> (64 - bits); break;
                 case Opcode.IAbs: { long s = SignExtend(x, bits); result = s < 0 ? (ulong)(-s) : (ulong)s; break; }
                 default: throw new InvalidOperationException($"opcode {op} reached the integer unit");
             }
             r[d + l] = result & mask;
         }
+    }
+
+    private static ulong ReverseBits(ulong v)
+    {
+        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
+        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
+        return System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
     }
 
     private static ulong MulHi(ulong x, ulong y, int bits, bool signed)

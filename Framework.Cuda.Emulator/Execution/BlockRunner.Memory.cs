@@ -128,14 +128,12 @@ internal sealed partial class BlockRunner
                     throw Fail(EmulatorCheck.SharedOutOfBounds, ins, thread,
                         $"shared {what} of {size} bytes at offset {address} but the block has {_shared.Length} bytes of shared memory");
                 int offset = (int)address;
-                if (!atomic)
-                {
-                    int other = write ? _race.Write(offset, size, thread) : _race.Read(offset, size, thread);
-                    if (other != -1)
-                        throw Fail(EmulatorCheck.SharedRace, ins, thread,
-                            $"shared {what} at offset {offset} conflicts with {(other == -2 ? "reads by several other threads" : $"an access by thread {ThreadOf(other)}")} since the last barrier (no bar.sync between them)");
-                    if (write) SharedStores++; else SharedLoads++;
-                }
+                int other = atomic ? _race.Atomic(offset, size, thread)
+                    : write ? _race.Write(offset, size, thread) : _race.Read(offset, size, thread);
+                if (other != SharedRaceTracker.None)
+                    throw Fail(EmulatorCheck.SharedRace, ins, thread,
+                        $"shared {what} of {size} bytes at offset {offset} conflicts with {(other == SharedRaceTracker.Several ? "accesses by several other threads" : $"an access by thread {ThreadOf(other)}")} since the last barrier (no bar.sync between them, and at least one side writes)");
+                if (!atomic) { if (write) SharedStores++; else SharedLoads++; }
                 return ref _shared[offset];
             }
             case StateSpace.Local:

@@ -39,6 +39,7 @@ internal sealed partial class BlockRunner
     private readonly int _ctaidX = -1, _ctaidY = -1, _ctaidZ = -1;
     private uint _bx, _by, _bz;
     private DeviceMemory.Allocation? _lastAlloc;
+    private long _instructionLimit;
 
     public long Instructions, GlobalRead, GlobalWritten, SharedLoads, SharedStores, Atomics;
 
@@ -122,6 +123,7 @@ internal sealed partial class BlockRunner
         Array.Clear(_shared);
         Array.Clear(_local);
         _race.Barrier();
+        _instructionLimit = Instructions + _ctx.MaxInstructionsPerBlock;
         while (true)
         {
             bool anyWaiting = false;
@@ -220,6 +222,7 @@ internal sealed partial class BlockRunner
                 exec = ins.GuardNegated ? group & ~t : t;
             }
             Instructions += BitOperations.PopCount(group);
+            if (Instructions > _instructionLimit) throw InstructionLimit(ins, w, group);
             for (int s = ins.SrcStart, e = s + ins.SrcCount; s < e; s++)
             {
                 int reg = pool[s];
@@ -295,6 +298,11 @@ internal sealed partial class BlockRunner
     [MethodImpl(MethodImplOptions.NoInlining)]
     private EmulatorCheckException Fail(EmulatorCheck check, in Instruction ins, int thread, string detail) =>
         new(check, _k.Name, ins.Line, new Dim3(_bx, _by, _bz), ThreadOf(thread), detail);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private EmulatorCheckException InstructionLimit(in Instruction ins, int w, uint group) =>
+        Fail(EmulatorCheck.InstructionLimitExceeded, ins, w * 32 + BitOperations.TrailingZeroCount(group),
+            $"the block executed more than {_ctx.MaxInstructionsPerBlock} thread-instructions; an endless loop or a spin-wait on another block or warp (which the emulator cannot run concurrently)?");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private EmulatorCheckException Uninitialized(in Instruction ins, int w, int reg, uint exec)

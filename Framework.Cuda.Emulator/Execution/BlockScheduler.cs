@@ -30,7 +30,7 @@ internal static class BlockScheduler
             catch (EmulatorCheckException e)
             {
                 lock (gate) { if (failure is null || block < failure.Value.Block) failure = (block, e); }
-                state?.Stop();
+                state?.Break(); // lower-numbered blocks still run, so the lowest failure is reported
             }
         }
 

@@ -18,6 +18,8 @@ internal sealed class LaunchContext
     public required DeviceMemory Memory { get; init; }
     /// <summary>Static plus dynamic shared bytes of one block.</summary>
     public required int SharedBytes { get; init; }
+    /// <summary>Watchdog: thread-instructions one block may execute before the launch fails.</summary>
+    public required long MaxInstructionsPerBlock { get; init; }
     public int ThreadsPerBlock => (int)Block.Volume;
     public int WarpsPerBlock => (ThreadsPerBlock + 31) / 32;
 }

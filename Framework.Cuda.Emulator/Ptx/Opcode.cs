@@ -12,7 +12,7 @@ internal enum Opcode : byte
     Ld, St, LdParam,
     Cvta, Cvt,
     IAdd, ISub, IMulLo, IMulHi, IMulWide, IMadLo, IMadHi, IMadWide, IDiv, IRem, IMin, IMax,
-    And, Or, Xor, Not, Shl, Shr, INeg, IAbs,
+    And, Or, Xor, Not, Shl, Shr, INeg, IAbs, Popc, Clz, Brev,
     FAdd32, FSub32, FMul32, FFma32, FDiv32, FMin32, FMax32, FNeg32, FAbs32, FRcp32, FSqrt32, FRsqrt32,
     FEx2, FLg2, FSin, FCos,
     FAdd64, FSub64, FMul64, FFma64, FDiv64, FMin64, FMax64, FNeg64, FAbs64, FRcp64, FSqrt64, FRsqrt64,

@@ -69,7 +69,7 @@ internal sealed partial class PtxParser
         {
             "add" or "sub" or "mul" or "mad" or "fma" or "div" or "rem" or "min" or "max" => ParseArithmetic(parts[0], opTok, m),
             "neg" or "abs" or "rcp" or "sqrt" or "rsqrt" or "ex2" or "lg2" or "sin" or "cos" => ParseUnary(parts[0], opTok, m),
-            "and" or "or" or "xor" or "not" or "shl" or "shr" => ParseLogic(parts[0], opTok, m),
+            "and" or "or" or "xor" or "not" or "shl" or "shr" or "popc" or "clz" or "brev" => ParseLogic(parts[0], opTok, m),
             "setp" => ParseSetp(opTok, m),
             "selp" => ParseSelp(opTok, m),
             "mov" => ParseMov(opTok, m),
@@ -266,6 +266,14 @@ internal sealed partial class PtxParser
             ins.Type = type;
             ins.D = Dest(type); Comma(); ins.A = Src(type); Comma(); ins.B = Src(PtxType.U32);
             return ins;
+        }
+        if (name is "popc" or "clz" or "brev")
+        {
+            RequireType(at, type, type is PtxType.B32 or PtxType.B64, ".b32 or .b64");
+            var bitOp = NewInstruction(name == "popc" ? Opcode.Popc : name == "clz" ? Opcode.Clz : Opcode.Brev, at);
+            bitOp.Type = type;
+            bitOp.D = Dest(name == "brev" ? type : PtxType.U32); Comma(); bitOp.A = Src(type);
+            return bitOp;
         }
         RequireType(at, type, type is PtxType.Pred or PtxType.B16 or PtxType.B32 or PtxType.B64, ".pred/.b16/.b32/.b64");
         return name switch

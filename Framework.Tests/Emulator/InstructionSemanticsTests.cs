@@ -234,4 +234,49 @@ public class InstructionSemanticsTests : EmulatorTestBase
             Assert.That(actual, Is.EqualTo(expected), $"thread {t}: x={x} i={i}");
         }
     }
+
+    [Test]
+    public void BitCountingAndReversal()
+    {
+        string text = Kernels.Header + """
+            .visible .entry bits(.param .u64 in_ptr, .param .u64 out_ptr)
+            {
+                .reg .b32 %r<32>;
+                .reg .b64 %rd<12>;
+            """ + Prologue + """
+                ld.global.u32 %r1, [%rd5];
+                ld.global.u64 %rd1, [%rd5];
+                popc.b32 %r2, %r1;
+                clz.b32 %r3, %r1;
+                brev.b32 %r4, %r1;
+                popc.b64 %r5, %rd1;
+                clz.b64 %r6, %rd1;
+                brev.b64 %rd2, %rd1;
+                st.global.v4.u32 [%rd9], {%r2, %r3, %r4, %r5};
+                st.global.u32 [%rd9+16], %r6;
+                st.global.u64 [%rd9+24], %rd2;
+                ret;
+            }
+            """;
+        const int n = 32;
+        var rng = new Random(61);
+        var input = new ulong[n];
+        for (int i = 0; i < n; i++) input[i] = i == 0 ? 0 : (ulong)rng.NextInt64() >> rng.Next(64);
+        ulong din = Upload(input), dout = Alloc<uint>(16 * n);
+        Launch(Load(text, "bits"), 1u, 32u, new KernelParameterBuffer().Add(din).Add(dout));
+        var got = Download<uint>(dout, 16 * n);
+        static ulong Reverse(ulong v, int bits) { ulong r = 0; for (int i = 0; i < bits; i++) if ((v >> i & 1) != 0) r |= 1UL << (bits - 1 - i); return r; }
+        for (int t = 0; t < n; t++)
+        {
+            ulong v = input[t];
+            uint lo = (uint)v;
+            var expected = new uint[]
+            {
+                (uint)System.Numerics.BitOperations.PopCount(lo), (uint)System.Numerics.BitOperations.LeadingZeroCount(lo),
+                (uint)Reverse(lo, 32), (uint)System.Numerics.BitOperations.PopCount(v), (uint)System.Numerics.BitOperations.LeadingZeroCount(v),
+            };
+            Assert.That(got[(16 * t)..(16 * t + 5)], Is.EqualTo(expected), $"thread {t}: {v:X}");
+            Assert.That(got[16 * t + 6] | ((ulong)got[16 * t + 7] << 32), Is.EqualTo(Reverse(v, 64)), $"brev.b64 thread {t}");
+        }
+    }
 }

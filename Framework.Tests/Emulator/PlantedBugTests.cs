@@ -287,4 +287,42 @@ public class PlantedBugTests : EmulatorTestBase
         Assert.That(e.Check, Is.EqualTo(EmulatorCheck.ParameterSizeMismatch));
         Assert.That(e.Detail, Does.Contain("24 bytes").And.Contain("takes 28"));
     }
+
+    [Test]
+    public void EndlessLoopHitsTheInstructionWatchdog()
+    {
+        string text = Kernels.Header + """
+            .visible .entry spin()
+            {
+            $L__top:
+                bra.uni $L__top;    // SPIN
+            }
+            """;
+        Driver.MaxInstructionsPerBlock = 100_000;
+        var e = Assert.Throws<EmulatorCheckException>(() => Launch(Load(text, "spin"), 2u, 64u, new KernelParameterBuffer()))!;
+        Assert.That(e.Check, Is.EqualTo(EmulatorCheck.InstructionLimitExceeded));
+        Assert.That(e.Line, Is.EqualTo(LineOf(text, "// SPIN")));
+        Assert.That(e.Block, Is.EqualTo(new Dim3(0, 0, 0)), "the lowest failing block is reported");
+    }
+
+    [Test]
+    public void PlainReadOfAnotherThreadsAtomicTargetIsARace()
+    {
+        string text = Kernels.Header + """
+            .visible .entry mixed()
+            {
+                .shared .align 4 .u32 counter;
+                .reg .b32 %r<3>;
+                atom.shared.add.u32 %r1, [counter], 1;
+                ld.shared.u32 %r2, [counter];     // MIXED
+                ret;
+            }
+            """;
+        var e = Assert.Throws<EmulatorCheckException>(() => Launch(Load(text, "mixed"), 1u, 2u, new KernelParameterBuffer()))!;
+        Assert.That(e.Check, Is.EqualTo(EmulatorCheck.SharedRace));
+        Assert.That(e.Line, Is.EqualTo(LineOf(text, "// MIXED")));
+        // The same kernel with a barrier between is fine, and atomics alone never race.
+        Launch(Load(text.Replace("ld.shared.u32 %r2, [counter];     // MIXED", "bar.sync 0;\n    ld.shared.u32 %r2, [counter];"), "mixed"), 1u, 64u, new KernelParameterBuffer());
+        Launch(Load(text.Replace("ld.shared.u32 %r2, [counter];     // MIXED", "atom.shared.add.u32 %r2, [counter], 1;"), "mixed"), 1u, 64u, new KernelParameterBuffer());
+    }
 }
