@@ -21,6 +21,8 @@ public enum EmulatorCheck
     BarrierDivergence,
     /// <summary>A shfl.sync or vote.sync whose member mask names a lane that is not executing it.</summary>
     WarpSyncDivergence,
+    /// <summary>A bra.uni whose guard differs between the lanes executing it.</summary>
+    DivergentUniformBranch,
     /// <summary>A register read before any write in that thread.</summary>
     UninitializedRegister,
     /// <summary>Grid, block or shared-memory size beyond the device limits or the kernel's .reqntid/.maxntid.</summary>

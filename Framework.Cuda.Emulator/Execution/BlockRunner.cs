@@ -233,6 +233,9 @@ internal sealed partial class BlockRunner
                 case Opcode.Bra:
                 {
                     uint fall = group & ~exec;
+                    if (ins.Mode == 1 && exec != 0 && fall != 0)
+                        throw Fail(EmulatorCheck.DivergentUniformBranch, ins, w * 32 + Lane(fall),
+                            $"bra.uni promises a warp-uniform branch, but lanes 0x{exec:X8} take it and lanes 0x{fall:X8} do not");
                     if (exec == 0) { pc++; }
                     else if (fall == 0) { pc = (int)ins.Offset; }
                     else

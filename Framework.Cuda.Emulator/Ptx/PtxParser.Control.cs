@@ -5,8 +5,9 @@ internal sealed partial class PtxParser
 {
     private Instruction ParseBranch(Token at, Mods m)
     {
-        m.Take("uni");
+        bool uni = m.Take("uni");
         var ins = NewInstruction(Opcode.Bra, at);
+        ins.Mode = uni ? (byte)1 : (byte)0;
         var label = ExpectWord("a branch target label");
         _branchFixups.Add((_code.Count, label));
         return ins;

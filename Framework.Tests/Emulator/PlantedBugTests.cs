@@ -325,4 +325,25 @@ public class PlantedBugTests : EmulatorTestBase
         Launch(Load(text.Replace("ld.shared.u32 %r2, [counter];     // MIXED", "bar.sync 0;\n    ld.shared.u32 %r2, [counter];"), "mixed"), 1u, 64u, new KernelParameterBuffer());
         Launch(Load(text.Replace("ld.shared.u32 %r2, [counter];     // MIXED", "atom.shared.add.u32 %r2, [counter], 1;"), "mixed"), 1u, 64u, new KernelParameterBuffer());
     }
+
+    [Test]
+    public void DivergentBraUniIsReported()
+    {
+        string text = Kernels.Header + """
+            .visible .entry notuni()
+            {
+                .reg .pred %p<2>;
+                .reg .b32 %r<2>;
+                mov.u32 %r1, %laneid;
+                setp.lt.u32 %p1, %r1, 5;
+                @%p1 bra.uni $L__end;    // UNI
+            $L__end:
+                ret;
+            }
+            """;
+        var e = Assert.Throws<EmulatorCheckException>(() => Launch(Load(text, "notuni"), 1u, 32u, new KernelParameterBuffer()))!;
+        Assert.That(e.Check, Is.EqualTo(EmulatorCheck.DivergentUniformBranch));
+        Assert.That(e.Line, Is.EqualTo(LineOf(text, "// UNI")));
+        Assert.That(e.Thread, Is.EqualTo(new Dim3(5, 0, 0)));
+    }
 }
