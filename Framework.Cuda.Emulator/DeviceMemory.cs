@@ -27,6 +27,13 @@ internal sealed class DeviceMemory
     /// <summary>Bytes currently allocated.</summary>
     public ulong LiveBytes { get; private set; }
 
+    /// <summary>
+    /// Byte that fresh allocations are filled with. cuMemAlloc does not clear memory, so the default
+    /// (0xFF, a NaN pattern for floats) makes a kernel that reads memory nobody wrote visibly wrong
+    /// instead of accidentally right.
+    /// </summary>
+    public byte Fill { get; set; } = 0xFF;
+
     public ulong Allocate(ulong bytes)
     {
         if (bytes == 0) throw new CudaException(CudaError.InvalidValue, "cuMemAlloc_v2", "allocation size must be positive, got 0 bytes");
@@ -34,7 +41,9 @@ internal sealed class DeviceMemory
         lock (_lock)
         {
             ulong address = _next;
-            _allocations.Add(new Allocation(address, new byte[bytes]));
+            var data = new byte[bytes];
+            if (Fill != 0) Array.Fill(data, Fill);
+            _allocations.Add(new Allocation(address, data));
             _next = address + (bytes + 255) / 256 * 256 + 256;
             LiveBytes += bytes;
             return address;

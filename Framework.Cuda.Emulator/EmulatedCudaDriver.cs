@@ -48,6 +48,17 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// </summary>
     public long MaxInstructionsPerBlock { get; set; } = 1L << 32;
 
+    /// <summary>
+    /// Byte that new allocations, and each block's shared and local memory, are filled with before use.
+    /// Real device memory starts with unspecified contents; the default 0xFF (NaN for floats, -1 for
+    /// integers) makes code that reads memory it never wrote fail loudly. Set 0 to mimic zeroed memory.
+    /// </summary>
+    public byte PoisonByte
+    {
+        get => _memory.Fill;
+        set => _memory.Fill = value;
+    }
+
     /// <summary>Counters of the most recent kernel launch (zero before the first).</summary>
     public EmulatorCounters LastLaunch { get; private set; } = EmulatorCounters.Zero;
 
@@ -156,6 +167,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
         {
             Kernel = kernel, Grid = grid, Block = block, Parameters = parameters.ToArray(),
             Memory = _memory, SharedBytes = sharedBytes, MaxInstructionsPerBlock = MaxInstructionsPerBlock,
+            PoisonByte = PoisonByte,
         };
         var counters = BlockScheduler.Run(ctx, MaxDegreeOfParallelism);
         LastLaunch = counters;

@@ -120,8 +120,8 @@ internal sealed partial class BlockRunner
             _exited[w] = 0; _waiting[w] = 0;
         }
         Array.Clear(_pc);
-        Array.Clear(_shared);
-        Array.Clear(_local);
+        Array.Fill(_shared, _ctx.PoisonByte);
+        Array.Fill(_local, _ctx.PoisonByte);
         _race.Barrier();
         _instructionLimit = Instructions + _ctx.MaxInstructionsPerBlock;
         while (true)

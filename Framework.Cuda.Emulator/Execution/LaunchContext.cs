@@ -20,6 +20,8 @@ internal sealed class LaunchContext
     public required int SharedBytes { get; init; }
     /// <summary>Watchdog: thread-instructions one block may execute before the launch fails.</summary>
     public required long MaxInstructionsPerBlock { get; init; }
+    /// <summary>Fill byte of shared and local memory at block start (their contents are undefined on a GPU).</summary>
+    public required byte PoisonByte { get; init; }
     public int ThreadsPerBlock => (int)Block.Volume;
     public int WarpsPerBlock => (ThreadsPerBlock + 31) / 32;
 }

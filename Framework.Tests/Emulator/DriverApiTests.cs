@@ -103,4 +103,14 @@ public class DriverApiTests : EmulatorTestBase
         Assert.That(Run(Driver), Is.EqualTo(Run(serial)));
         Assert.That(Driver.LastLaunch with { }, Is.EqualTo(serial.LastLaunch));
     }
+
+    [Test]
+    public void FreshMemoryIsPoisonedUnlessConfiguredOtherwise()
+    {
+        ulong a = Driver.Allocate(8);
+        Assert.That(float.IsNaN(Download<float>(a, 1)[0]), Is.True, "unwritten device memory reads as NaN");
+        Driver.PoisonByte = 0;
+        ulong b = Driver.Allocate(8);
+        Assert.That(Download<ulong>(b, 1)[0], Is.EqualTo(0UL));
+    }
 }
