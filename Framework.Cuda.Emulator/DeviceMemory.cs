@@ -68,7 +68,7 @@ internal sealed class DeviceMemory
         int i = IndexOf(address);
         if (i < 0) return null;
         var a = _allocations[i];
-        return address + size <= a.End && address + size >= address ? a : null;
+        return size <= (ulong)a.Data.Length && address - a.Base <= (ulong)a.Data.Length - size ? a : null;
     }
 
     /// <summary>The host view of a device range for copies; throws naming <paramref name="call"/>.</summary>

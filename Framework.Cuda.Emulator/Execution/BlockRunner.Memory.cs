@@ -112,7 +112,8 @@ internal sealed partial class BlockRunner
             case StateSpace.Global:
             {
                 var alloc = _lastAlloc;
-                if (alloc is null || address < alloc.Base || address + (ulong)size > alloc.End)
+                // One unsigned comparison covers "below the base" (wraps to huge) and "past the end".
+                if (alloc is null || alloc.Data.Length < size || address - alloc.Base > (ulong)(alloc.Data.Length - size))
                 {
                     alloc = _ctx.Memory.Find(address, (ulong)size)
                         ?? throw Fail(EmulatorCheck.GlobalOutOfBounds, ins, thread,
@@ -124,7 +125,7 @@ internal sealed partial class BlockRunner
             }
             case StateSpace.Shared:
             {
-                if (address + (ulong)size > (ulong)_shared.Length)
+                if (_shared.Length < size || address > (ulong)(_shared.Length - size))
                     throw Fail(EmulatorCheck.SharedOutOfBounds, ins, thread,
                         $"shared {what} of {size} bytes at offset {address} but the block has {_shared.Length} bytes of shared memory");
                 int offset = (int)address;
@@ -139,7 +140,7 @@ internal sealed partial class BlockRunner
             case StateSpace.Local:
             {
                 int bytes = _k.LocalBytes;
-                if (address + (ulong)size > (ulong)bytes)
+                if (bytes < size || address > (ulong)(bytes - size))
                     throw Fail(EmulatorCheck.LocalOutOfBounds, ins, thread,
                         $"local {what} of {size} bytes at offset {address} but the thread has {bytes} bytes of .local variables");
                 return ref _local[thread * bytes + (int)address];

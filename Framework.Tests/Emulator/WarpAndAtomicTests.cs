@@ -203,4 +203,80 @@ public class WarpAndAtomicTests : EmulatorTestBase
             Launch(f, 1u, 32u, new KernelParameterBuffer().Add(a).Add(b).Add(c).Add(32u)))!;
         Assert.That(e.Check, Is.EqualTo(Cuda.Emulator.EmulatorCheck.GlobalOutOfBounds));
     }
+
+    [TestCase("mov.u64 %rd1, 0xFFFFFFFFFFFFFFF0;\n    ld.v4.f32 {%f1, %f2, %f3, %f4}, [%rd1];", "GlobalOutOfBounds")]
+    [TestCase("ld.param.u64 %rd1, [p];\n    ld.global.v4.f32 {%f1, %f2, %f3, %f4}, [%rd1];", "GlobalOutOfBounds")]
+    [TestCase("ld.param.u64 %rd1, [p];\n    cvta.to.shared.u64 %rd1, %rd1;\n    ld.shared.f32 %f1, [%rd1];", "SharedOutOfBounds")]
+    [TestCase("mov.u64 %rd1, 0xFFFFFFFFFFFFFFFC;\n    ld.shared.f32 %f1, [%rd1];", "SharedOutOfBounds")]
+    [TestCase("mov.u64 %rd1, 0xFFFFFFFFFFFFFFFC;\n    ld.local.f32 %f1, [%rd1];", "LocalOutOfBounds")]
+    public void WrappingAndOversizedAccessesAreCaught(string body, string check)
+    {
+        string text = Kernels.Header + """
+            .visible .entry edge(.param .u64 p)
+            {
+                .shared .align 16 .b8 s[16];
+                .local .align 4 .b8 l[8];
+                .reg .f32 %f<5>;
+                .reg .b64 %rd<2>;
+                BODY
+                ret;
+            }
+            """.Replace("BODY", body);
+        ulong tiny = Driver.Allocate(4);
+        var e = Assert.Throws<Cuda.Emulator.EmulatorCheckException>(() => Launch(Load(text, "edge"), 1u, 1u, new KernelParameterBuffer().Add(tiny)))!;
+        Assert.That(e.Check.ToString(), Is.EqualTo(check));
+    }
+
+    [Test]
+    public void ThreeDimensionalIndicesAreLaidOutXFastest()
+    {
+        string text = Kernels.Header + """
+            .visible .entry ids(.param .u64 out_ptr)
+            {
+                .reg .b32 %r<16>;
+                .reg .b64 %rd<4>;
+                ld.param.u64 %rd1, [out_ptr];
+                mov.u32 %r1, %tid.x;
+                mov.u32 %r2, %tid.y;
+                mov.u32 %r3, %tid.z;
+                mov.u32 %r4, %ntid.x;
+                mov.u32 %r5, %ntid.y;
+                mov.u32 %r6, %ctaid.x;
+                mov.u32 %r7, %ctaid.y;
+                mov.u32 %r8, %ctaid.z;
+                mov.u32 %r9, %nctaid.x;
+                mov.u32 %r10, %nctaid.y;
+                mad.lo.u32 %r11, %r8, %r10, %r7;
+                mad.lo.u32 %r11, %r11, %r9, %r6;
+                mov.u32 %r12, %ntid.z;
+                mul.lo.u32 %r13, %r4, %r5;
+                mul.lo.u32 %r13, %r13, %r12;
+                mad.lo.u32 %r14, %r3, %r5, %r2;
+                mad.lo.u32 %r14, %r14, %r4, %r1;
+                mad.lo.u32 %r15, %r11, %r13, %r14;
+                shl.b32 %r12, %r8, 24;
+                shl.b32 %r13, %r7, 16;
+                or.b32 %r12, %r12, %r13;
+                shl.b32 %r13, %r6, 8;
+                or.b32 %r12, %r12, %r13;
+                or.b32 %r12, %r12, %r14;
+                mul.wide.u32 %rd2, %r15, 4;
+                add.s64 %rd3, %rd1, %rd2;
+                st.global.u32 [%rd3], %r12;
+                ret;
+            }
+            """;
+        var grid = new Dim3(2, 3, 2);
+        var block = new Dim3(5, 3, 4);
+        int total = (int)(grid.Volume * block.Volume);
+        ulong d = Alloc<uint>(total);
+        Launch(Load(text, "ids"), grid, block, new KernelParameterBuffer().Add(d));
+        var got = Download<uint>(d, total);
+        int k = 0;
+        for (uint bz = 0; bz < 2; bz++)
+            for (uint by = 0; by < 3; by++)
+                for (uint bx = 0; bx < 2; bx++)
+                    for (uint t = 0; t < 60; t++, k++)
+                        Assert.That(got[k], Is.EqualTo((bz << 24) | (by << 16) | (bx << 8) | t), $"block ({bx},{by},{bz}) thread {t}");
+    }
 }
