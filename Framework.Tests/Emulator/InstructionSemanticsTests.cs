@@ -279,4 +279,132 @@ public class InstructionSemanticsTests : EmulatorTestBase
             Assert.That(got[16 * t + 6] | ((ulong)got[16 * t + 7] << 32), Is.EqualTo(Reverse(v, 64)), $"brev.b64 thread {t}");
         }
     }
+
+    [Test]
+    public void SixtyFourBitIntegerAndWideForms()
+    {
+        string text = Kernels.Header + """
+            .visible .entry ints64(.param .u64 in_ptr, .param .u64 out_ptr)
+            {
+                .reg .b32 %r<32>;
+                .reg .b64 %rd<20>;
+            """ + Prologue + """
+                ld.global.v2.u32 {%r1, %r2}, [%rd5];
+                ld.global.s32 %r3, [%rd5];
+                cvt.s64.s32 %rd1, %r3;
+                mul.wide.u32 %rd2, %r1, %r2;
+                mad.wide.u32 %rd3, %r1, %r2, %rd1;
+                mad.hi.u32 %r4, %r1, %r2, 7;
+                mul.lo.s64 %rd4, %rd1, 1000003;
+                div.s64 %rd10, %rd4, 97;
+                rem.s64 %rd11, %rd4, 97;
+                shr.s64 %rd12, %rd4, 7;
+                min.s64 %rd13, %rd4, %rd2;
+                max.u64 %rd14, %rd4, %rd2;
+                mul.hi.u64 %rd15, %rd4, %rd2;
+                st.global.v2.u64 [%rd9], {%rd3, %rd10};
+                st.global.v2.u64 [%rd9+16], {%rd11, %rd12};
+                st.global.v2.u64 [%rd9+32], {%rd13, %rd14};
+                st.global.u64 [%rd9+48], %rd15;
+                st.global.u32 [%rd9+56], %r4;
+                ret;
+            }
+            """;
+        const int n = 32;
+        var rng = new Random(71);
+        var input = new int[2 * n];
+        for (int i = 0; i < 2 * n; i++) input[i] = rng.Next(int.MinValue, int.MaxValue);
+        ulong din = Upload(input), dout = Alloc<ulong>(8 * n);
+        Launch(Load(text, "ints64"), 1u, 32u, new KernelParameterBuffer().Add(din).Add(dout));
+        var got = Download<ulong>(dout, 8 * n);
+        for (int t = 0; t < n; t++)
+        {
+            int a = input[2 * t]; uint ua = (uint)a, ub = (uint)input[2 * t + 1];
+            long s = a;
+            ulong wide = (ulong)ua * ub;
+            long p = unchecked(s * 1000003);
+            var expected = new ulong[]
+            {
+                unchecked(wide + (ulong)s), (ulong)(p / 97), (ulong)(p % 97), (ulong)(p >> 7),
+                (ulong)Math.Min(p, (long)wide), Math.Max((ulong)p, wide), Math.BigMul((ulong)p, wide, out _),
+                (uint)((wide >> 32) + 7),
+            };
+            Assert.That(got[(8 * t)..(8 * t + 8)], Is.EqualTo(expected), $"thread {t}: a={a} b={ub}");
+        }
+    }
+
+    [Test]
+    public void Float64AndTranscendentals()
+    {
+        string text = Kernels.Header + """
+            .visible .entry f64s(.param .u64 in_ptr, .param .u64 out_ptr)
+            {
+                .reg .b32 %r<32>;
+                .reg .f32 %f<12>;
+                .reg .f64 %fd<12>;
+                .reg .b64 %rd<12>;
+            """ + Prologue + """
+                ld.global.f64 %fd1, [%rd5];
+                abs.f64 %fd2, %fd1;
+                sqrt.rn.f64 %fd3, %fd2;
+                rcp.rn.f64 %fd4, %fd1;
+                fma.rn.f64 %fd5, %fd1, %fd1, %fd4;
+                min.f64 %fd6, %fd1, %fd4;
+                max.f64 %fd7, %fd1, %fd4;
+                neg.f64 %fd8, %fd1;
+                rsqrt.approx.f64 %fd9, %fd2;
+                mul.rn.f64 %fd10, %fd1, %fd8;
+                st.global.v2.f64 [%rd9], {%fd3, %fd4};
+                st.global.v2.f64 [%rd9+16], {%fd5, %fd6};
+                st.global.v2.f64 [%rd9+32], {%fd7, %fd8};
+                st.global.v2.f64 [%rd9+48], {%fd9, %fd10};
+                ret;
+            }
+            """;
+        string text32 = Kernels.Header + """
+            .visible .entry f32s(.param .u64 in_ptr, .param .u64 out_ptr)
+            {
+                .reg .b32 %r<32>;
+                .reg .f32 %f<12>;
+                .reg .b64 %rd<12>;
+            """ + Prologue + """
+                ld.global.f32 %f1, [%rd5];
+                ex2.approx.f32 %f2, %f1;
+                abs.f32 %f3, %f1;
+                lg2.approx.ftz.f32 %f4, %f3;
+                rsqrt.approx.f32 %f5, %f3;
+                sin.approx.f32 %f6, %f1;
+                cos.approx.f32 %f7, %f1;
+                div.approx.f32 %f8, %f1, 0f40400000;
+                div.full.f32 %f9, %f1, 0f40400000;
+                st.global.v4.f32 [%rd9], {%f2, %f4, %f5, %f6};
+                st.global.v4.f32 [%rd9+16], {%f7, %f8, %f9, %f9};
+                ret;
+            }
+            """;
+        const int n = 32;
+        var x = new double[n];
+        var rng = new Random(81);
+        for (int i = 0; i < n; i++) x[i] = (rng.NextDouble() - 0.5) * 20;
+        ulong din = Upload(x), dout = Alloc<double>(8 * n);
+        Launch(Load(text, "f64s"), 1u, 32u, new KernelParameterBuffer().Add(din).Add(dout));
+        var got = Download<double>(dout, 8 * n);
+        for (int t = 0; t < n; t++)
+        {
+            double v = x[t];
+            var expected = new[] { Math.Sqrt(Math.Abs(v)), 1 / v, Math.FusedMultiplyAdd(v, v, 1 / v), Math.Min(v, 1 / v), Math.Max(v, 1 / v), -v, 1 / Math.Sqrt(Math.Abs(v)), v * -v };
+            Assert.That(got[(8 * t)..(8 * t + 8)], Is.EqualTo(expected), $"thread {t}: {v}");
+        }
+        // The prologue strides the input by 8 bytes per thread: floats sit at even indices.
+        var xf = x.SelectMany(v => new[] { (float)v, 0f }).ToArray();
+        ulong dinf = Upload(xf), doutf = Alloc<float>(16 * n);
+        Launch(Load(text32, "f32s"), 1u, 32u, new KernelParameterBuffer().Add(dinf).Add(doutf));
+        var gf = Download<float>(doutf, 16 * n);
+        for (int t = 0; t < n; t++)
+        {
+            float v = xf[2 * t];
+            var expected = new[] { MathF.Pow(2, v), MathF.Log2(MathF.Abs(v)), 1 / MathF.Sqrt(MathF.Abs(v)), MathF.Sin(v), MathF.Cos(v), v / 3f, v / 3f };
+            Assert.That(gf[(16 * t)..(16 * t + 7)], Is.EqualTo(expected).Within(1e-5f).Percent, $"thread {t}: {v}");
+        }
+    }
 }
