@@ -154,7 +154,7 @@ internal sealed partial class BlockRunner
                 ExecuteCvt(in ins, rb, exec);
                 return;
             case Opcode.Cvta:
-                ExecuteCvta(in ins, w, rb, exec);
+                ExecuteCvta(in ins, rb, exec);
                 return;
             case Opcode.MovPack:
             {

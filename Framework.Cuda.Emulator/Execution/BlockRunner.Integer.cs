@@ -120,7 +120,7 @@ internal sealed partial class BlockRunner
             bool f = !t;
             if (boolOp != BoolOp.None)
             {
-                bool pc = (r[c + l] != 0) ^ ins.Saturate;
+                bool pc = (r[c + l] != 0) ^ ins.NegateSource;
                 t = Combine(boolOp, t, pc);
                 f = Combine(boolOp, f, pc);
             }
@@ -236,7 +236,7 @@ internal sealed partial class BlockRunner
         return result & MaskOf(regBits);
     }
 
-    private void ExecuteCvta(in Instruction ins, int w, int rb, uint exec)
+    private void ExecuteCvta(in Instruction ins, int rb, uint exec)
     {
         var r = _r;
         int d = rb + ins.D * 32, a = rb + ins.A * 32;
@@ -254,6 +254,5 @@ internal sealed partial class BlockRunner
                 _ => x,
             };
         }
-        _ = w;
     }
 }

@@ -80,7 +80,7 @@ internal sealed partial class BlockRunner
         for (uint m = exec; m != 0; m &= m - 1)
         {
             int l = Lane(m);
-            if ((r[a + l] != 0) ^ ins.Saturate) ballot |= 1u << l;
+            if ((r[a + l] != 0) ^ ins.NegateSource) ballot |= 1u << l;
         }
         var mode = (VoteMode)ins.Mode;
         for (uint m = exec; m != 0; m &= m - 1)

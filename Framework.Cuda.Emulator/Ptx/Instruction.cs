@@ -18,6 +18,8 @@ internal struct Instruction
     public byte Mode2;
     /// <summary>.sat modifier present.</summary>
     public bool Saturate;
+    /// <summary>The predicate source is negated: setp's <c>!c</c>, vote's <c>!a</c>.</summary>
+    public bool NegateSource;
     /// <summary>Elements of a vector access (1, 2 or 4).</summary>
     public byte Vec;
     public StateSpace Space;

@@ -70,7 +70,7 @@ internal sealed partial class PtxParser
         var ins = NewInstruction(Opcode.Vote, at);
         ins.Type = type; ins.Mode = (byte)mode;
         ins.D = Dest(type);
-        Comma(); ins.A = PredSrc(out bool negated); ins.Saturate = negated;
+        Comma(); ins.A = PredSrc(out bool negated); ins.NegateSource = negated;
         Comma(); ins.E = Src(PtxType.U32);
         return ins;
     }

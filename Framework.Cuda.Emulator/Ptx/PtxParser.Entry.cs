@@ -54,7 +54,7 @@ internal sealed partial class PtxParser
             }
         }
 
-        int sharedBytes = 0, sharedAlign = 16;
+        int sharedBytes = 0;
         foreach (var (name, size, align, isExtern) in _moduleShared)
         {
             if (isExtern) continue;
@@ -108,7 +108,6 @@ internal sealed partial class PtxParser
         // Dynamic shared arrays all alias the first byte after static shared, at their strictest alignment.
         int dynAlign = externShared.Count == 0 ? 16 : Math.Max(16, externShared.Max(e => e.Align));
         int dynOffset = AlignUp(sharedBytes, dynAlign);
-        _ = sharedAlign;
         for (int i = 0; i < _code.Count; i++)
         {
             var ins = _code[i];

@@ -73,9 +73,8 @@ internal sealed partial class PtxParser
         var d = dType.Value; var a = aType.Value;
         var rnd = m.TakeOne("rn", "rz", "rm", "rp", "rni", "rzi", "rmi", "rpi");
         bool intRnd = rnd is "rni" or "rzi" or "rmi" or "rpi";
-        bool ftz = m.Take("ftz");
+        m.Take("ftz"); // accepted, not emulated
         bool sat = m.Take("sat");
-        _ = ftz;
         if (a.IsFloat() && !d.IsFloat())
         {
             if (!intRnd) throw Error(at, $"{_opText}: float-to-integer cvt needs an integer rounding modifier (.rni, .rzi, .rmi or .rpi)");

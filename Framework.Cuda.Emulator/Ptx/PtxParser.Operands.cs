@@ -200,7 +200,7 @@ internal sealed partial class PtxParser
     /// <summary>A brace-enclosed vector of <paramref name="count"/> registers (sources or destinations).</summary>
     private int[] Vector(int count, PtxType type, bool destination, bool allowWider)
     {
-        var open = Expect("{", $"to open the {count}-element vector of {_opText}");
+        Expect("{", $"to open the {count}-element vector of {_opText}");
         var regs = new int[count];
         for (int i = 0; i < count; i++)
         {
@@ -209,7 +209,6 @@ internal sealed partial class PtxParser
         }
         var close = Next();
         if (!close.Is("}")) throw Error(close, $"{_opText} takes a {count}-element vector, expected '}}' found {close}");
-        _ = open;
         return regs;
     }
 }

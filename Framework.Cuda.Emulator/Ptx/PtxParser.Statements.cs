@@ -155,7 +155,7 @@ internal sealed partial class PtxParser
             var (op32, op64) = FloatOps(name);
             if (name == "rem") throw Error(at, "rem is defined for integer types only");
             bool rounded = TakeFloatRounding(at, m);
-            bool ftz = type == PtxType.F32 && m.Take("ftz");
+            if (type == PtxType.F32) m.Take("ftz"); // flush-to-zero is accepted and not emulated
             bool sat = false;
             if (name is "add" or "sub" or "mul" or "fma" or "mad") sat = type == PtxType.F32 && m.Take("sat");
             if (name is "min" or "max") { m.Take("NaN"); if (rounded) throw Error(at, $"{_opText}: {name} takes no rounding modifier"); }
@@ -170,7 +170,6 @@ internal sealed partial class PtxParser
                         : $"{_opText} needs a rounding modifier (e.g. div.rn.f64)");
                 if (approx && rounded) throw Error(at, $"{_opText}: .approx/.full cannot be combined with a rounding modifier");
             }
-            _ = ftz;
             var ins = name is "fma" or "mad" ? Ternary(type == PtxType.F32 ? op32 : op64, at, type) : Binary(type == PtxType.F32 ? op32 : op64, at, type);
             ins.Saturate = sat;
             return ins;
@@ -246,6 +245,7 @@ internal sealed partial class PtxParser
             if (approx && rounded) throw Error(at, $"{_opText}: .approx cannot be combined with a rounding modifier");
             if (type == PtxType.F64 && approx && !(name == "rcp" && ftz))
                 throw Error(at, $"{_opText}: f64 needs a rounding modifier (only rcp.approx.ftz.f64 is approximate)");
+            if (type == PtxType.F64 && ftz && !approx) throw Error(at, $"{_opText}: .ftz applies to .f32 only");
         }
         else
         {
@@ -306,7 +306,7 @@ internal sealed partial class PtxParser
         {
             Comma();
             ins.C = PredSrc(out bool neg);
-            ins.Saturate = neg; // reused as "c negated"
+            ins.NegateSource = neg;
         }
         return ins;
     }
