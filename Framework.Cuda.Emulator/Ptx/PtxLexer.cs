@@ -1,6 +1,6 @@
 namespace Framework.Cuda.Emulator.Ptx;
 
-internal enum TokenKind : byte { Word, Number, Punct, End }
+internal enum TokenKind : byte { Word, Number, Punct, String, End }
 
 /// <summary>A token with its 1-based source position.</summary>
 internal readonly record struct Token(TokenKind Kind, string Text, int Line, int Column)
@@ -49,6 +49,14 @@ internal static class PtxLexer
             {
                 while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] == '.')) i++;
                 tokens.Add(new Token(TokenKind.Number, text[start..i], line, col));
+            }
+            else if (c == '"')
+            {
+                int end = text.IndexOf('"', i + 1);
+                int newline = text.IndexOf('\n', i + 1);
+                if (end < 0 || (newline >= 0 && newline < end)) throw new PtxParseException(file, line, col, "unterminated string literal");
+                i = end + 1;
+                tokens.Add(new Token(TokenKind.String, text[start..i], line, col));
             }
             else if (",;:[]{}()+-@!<>|=".Contains(c))
             {

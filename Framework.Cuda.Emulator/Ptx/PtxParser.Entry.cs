@@ -76,6 +76,7 @@ internal sealed partial class PtxParser
             if (t.Is("{")) { Next(); depth++; continue; }
             if (t.Is("}")) { close = Next(); depth--; continue; }
             if (t.Is(".reg")) { Next(); ParseRegDecl(); continue; }
+            if (t.Is(".pragma")) { Next(); ParsePragma(); continue; }
             if (t.Is(".shared") || (t.Is(".extern") && PeekAt(1).Is(".shared")))
             {
                 bool isExtern = Next().Is(".extern");

@@ -81,6 +81,9 @@ internal sealed partial class PtxParser
                     var (name, size, align) = ParseVariable(d, isExtern);
                     _moduleShared.Add((name, size, align, isExtern));
                     break;
+                case ".pragma":
+                    ParsePragma();
+                    break;
                 case ".func":
                     throw Error(d, ".func device functions are not supported by the emulator; inline them into the .entry");
                 case ".global" or ".const":
@@ -124,6 +127,15 @@ internal sealed partial class PtxParser
             throw Error(addr, $"expected .address_size 64 after .target (the emulator supports 64-bit addressing only), found {addr}");
         var bits = Next();
         if (!bits.Is("64")) throw Error(bits, $"expected .address_size 64, found {bits}");
+    }
+
+    /// <summary><c>.pragma "nounroll";</c> and friends: optimizer hints with no meaning here.</summary>
+    private void ParsePragma()
+    {
+        var s = Next();
+        if (s.Kind != TokenKind.String) throw Error(s, $"expected a string after .pragma, found {s}");
+        while (Peek.Is(",")) { Next(); var more = Next(); if (more.Kind != TokenKind.String) throw Error(more, $"expected a string in .pragma, found {more}"); }
+        Expect(";", "after .pragma");
     }
 
     /// <summary>Whether the module's ISA version is at least major.minor.</summary>

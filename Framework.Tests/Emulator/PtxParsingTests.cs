@@ -179,6 +179,7 @@ public class PtxParsingTests : EmulatorTestBase
                 selp.u32 %r9, 1, 0, %p2;
                 mov.b64 %rd2, {%r1, %r2};
                 mov.b64 {%r10, %r11}, %rd2;
+                .pragma "nounroll";
                 { // nested scope braces are accepted
                 st.global.v4.u32 [%rd1], {%r1, %r2, %r3, %r4};
                 st.global.v2.b32 [%rd1+16], {%r5, %r6};
