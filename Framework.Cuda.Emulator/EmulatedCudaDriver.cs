@@ -18,6 +18,9 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <summary>Largest grid x extent, 2^31 - 1.</summary>
     public const uint MaxGridDimX = int.MaxValue;
 
+    // One call at a time, like a context used from several host threads: the handle tables and the
+    // allocation list are not safe to change while a launch reads them.
+    private readonly Lock _gate = new();
     private readonly DeviceMemory _memory = new();
     private readonly Dictionary<nint, PtxModule> _modules = new();
     private readonly Dictionary<nint, PtxKernel> _functions = new();
@@ -71,19 +74,31 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <summary>Sets <see cref="Totals"/> and <see cref="LastLaunch"/> to zero.</summary>
     public void ResetCounters()
     {
+        using var scope = _gate.EnterScope();
         _totals = EmulatorCounters.Zero;
         LastLaunch = EmulatorCounters.Zero;
     }
 
     /// <inheritdoc />
-    public ulong Allocate(ulong bytes) { ThrowIfDisposed(); return _memory.Allocate(bytes); }
+    public ulong Allocate(ulong bytes)
+    {
+        using var scope = _gate.EnterScope();
+        ThrowIfDisposed();
+        return _memory.Allocate(bytes);
+    }
 
     /// <inheritdoc />
-    public void Free(ulong devicePointer) { ThrowIfDisposed(); _memory.Free(devicePointer); }
+    public void Free(ulong devicePointer)
+    {
+        using var scope = _gate.EnterScope();
+        ThrowIfDisposed();
+        _memory.Free(devicePointer);
+    }
 
     /// <inheritdoc />
     public void CopyHostToDevice(ulong destination, ReadOnlySpan<byte> source)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         source.CopyTo(_memory.Range(destination, (ulong)source.Length, "cuMemcpyHtoD_v2", "destination"));
     }
@@ -91,6 +106,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void CopyDeviceToHost(Span<byte> destination, ulong source)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         _memory.Range(source, (ulong)destination.Length, "cuMemcpyDtoH_v2", "source").CopyTo(destination);
     }
@@ -98,6 +114,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void CopyDeviceToDevice(ulong destination, ulong source, ulong bytes)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         var src = _memory.Range(source, bytes, "cuMemcpyDtoD_v2", "source");
         src.CopyTo(_memory.Range(destination, bytes, "cuMemcpyDtoD_v2", "destination"));
@@ -106,6 +123,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void MemsetD8(ulong destination, byte value, ulong count)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         _memory.Range(destination, count, "cuMemsetD8_v2", "destination").Fill(value);
     }
@@ -113,6 +131,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void MemsetD32(ulong destination, uint value, ulong count)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         if (destination % 4 != 0) throw new CudaException(CudaError.InvalidValue, "cuMemsetD32_v2", $"destination 0x{destination:X} is not 4-byte aligned");
         MemoryMarshal.Cast<byte, uint>(_memory.Range(destination, count * 4, "cuMemsetD32_v2", "destination")).Fill(value);
@@ -121,6 +140,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public CudaModule LoadModule(string ptx, string name)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(ptx);
         var module = PtxParser.Parse(ptx, name);
@@ -132,6 +152,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void UnloadModule(CudaModule module)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         if (!_modules.Remove(module.Handle, out var m))
             throw new CudaException(CudaError.InvalidHandle, "cuModuleUnload", $"module handle {module.Handle} is not loaded");
@@ -142,6 +163,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public CudaFunction GetFunction(CudaModule module, string name)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         if (!_modules.TryGetValue(module.Handle, out var m))
             throw new CudaException(CudaError.InvalidHandle, "cuModuleGetFunction", $"module handle {module.Handle} is not loaded");
@@ -157,6 +179,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void Launch(CudaFunction function, Dim3 grid, Dim3 block, uint dynamicSharedBytes, CudaStream stream, ReadOnlySpan<byte> parameters)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         if (!_functions.TryGetValue(function.Handle, out var kernel))
             throw new CudaException(CudaError.InvalidHandle, "cuLaunchKernel", $"function handle {function.Handle} is not a loaded kernel");
@@ -177,6 +200,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public CudaStream CreateStream()
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         var handle = _nextHandle++;
         _streams.Add(handle);
@@ -186,18 +210,25 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     /// <inheritdoc />
     public void DestroyStream(CudaStream stream)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         if (!_streams.Remove(stream.Handle))
             throw new CudaException(CudaError.InvalidHandle, "cuStreamDestroy_v2", $"stream handle {stream.Handle} does not exist");
     }
 
     /// <inheritdoc />
-    public void Synchronize() => ThrowIfDisposed(); // every call already completed
+    public void Synchronize()
+    {
+        // Every call completes before it returns, so there is nothing to wait for.
+        using var scope = _gate.EnterScope();
+        ThrowIfDisposed();
+    }
 
     /// <inheritdoc />
     public void Sgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha,
         ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         var (read, written) = EmulatedBlas.Gemm(_memory, "cublasSgemm_v2", transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
         _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
@@ -207,6 +238,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     public void SgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha,
         ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
     {
+        using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         var (read, written) = EmulatedBlas.Gemm(_memory, "cublasSgemmStridedBatched", transA, transB, m, n, k, alpha,
             a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
@@ -214,7 +246,11 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     }
 
     /// <inheritdoc />
-    public void Dispose() => _disposed = true;
+    public void Dispose()
+    {
+        using var scope = _gate.EnterScope();
+        _disposed = true;
+    }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

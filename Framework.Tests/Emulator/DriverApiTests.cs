@@ -113,4 +113,23 @@ public class DriverApiTests : EmulatorTestBase
         ulong b = Driver.Allocate(8);
         Assert.That(Download<ulong>(b, 1)[0], Is.EqualTo(0UL));
     }
+
+    [Test]
+    public void CallsFromSeveralHostThreadsAreSerialized()
+    {
+        var f = Load(Kernels.VectorAdd, "vadd");
+        Parallel.For(0, 8, i =>
+        {
+            int n = 100 + i;
+            var a = RandomFloats(n, i);
+            ulong da = Upload(a), dc = Alloc<float>(n);
+            Driver.Launch(f, 1u, 64u, 0, CudaStream.Default, new KernelParameterBuffer().Add(da).Add(da).Add(dc).Add((uint)n).Bytes);
+            var c = Download<float>(dc, n);
+            for (int k = 0; k < n; k++) Assert.That(c[k], Is.EqualTo(a[k] + a[k]));
+            Driver.Free(da);
+            Driver.Free(dc);
+        });
+        Assert.That(Driver.Totals.Launches, Is.EqualTo(8));
+        Assert.That(Driver.LiveBytes, Is.EqualTo(0UL));
+    }
 }
