@@ -23,6 +23,29 @@ internal sealed partial class BlockRunner
     private static double MaxD(double a, double b) => double.IsNaN(a) ? b : double.IsNaN(b) ? a : Math.Max(a, b);
     private static float Sat(float x) => x > 0f ? (x < 1f ? x : 1f) : 0f; // NaN -> 0, as .sat specifies
 
+    /// <summary>min/max.NaN: a NaN operand makes the result the canonical NaN.</summary>
+    private void MinMaxPropagatingNaN(in Instruction ins, int rb, uint exec)
+    {
+        var r = _r;
+        int d = rb + ins.D * 32, a = rb + ins.A * 32, b = rb + ins.B * 32;
+        bool isMin = ins.Op is Opcode.FMin32 or Opcode.FMin64;
+        bool f32 = ins.Op is Opcode.FMin32 or Opcode.FMax32;
+        for (uint m = exec; m != 0; m &= m - 1)
+        {
+            int l = Lane(m);
+            if (f32)
+            {
+                float x = F(r[a + l]), y = F(r[b + l]);
+                r[d + l] = float.IsNaN(x) || float.IsNaN(y) ? 0x7FFF_FFFFUL : U(isMin ? MinF(x, y) : MaxF(x, y));
+            }
+            else
+            {
+                double x = D(r[a + l]), y = D(r[b + l]);
+                r[d + l] = double.IsNaN(x) || double.IsNaN(y) ? 0x7FFF_FFFF_FFFF_FFFFUL : U(isMin ? MinD(x, y) : MaxD(x, y));
+            }
+        }
+    }
+
     /// <summary>Executes a non-control instruction for the lanes in <paramref name="exec"/>.</summary>
     private void Execute(in Instruction ins, int w, int rb, uint exec)
     {
@@ -47,6 +70,9 @@ internal sealed partial class BlockRunner
                 break;
             case Opcode.FDiv32:
                 for (uint m = exec; m != 0; m &= m - 1) { int l = Lane(m); r[d + l] = U(F(r[a + l]) / F(r[b + l])); }
+                return;
+            case Opcode.FMin32 or Opcode.FMax32 or Opcode.FMin64 or Opcode.FMax64 when ins.Mode == 1:
+                MinMaxPropagatingNaN(in ins, rb, exec);
                 return;
             case Opcode.FMin32:
                 for (uint m = exec; m != 0; m &= m - 1) { int l = Lane(m); r[d + l] = U(MinF(F(r[a + l]), F(r[b + l]))); }

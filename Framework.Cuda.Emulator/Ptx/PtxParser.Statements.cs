@@ -158,7 +158,12 @@ internal sealed partial class PtxParser
             if (type == PtxType.F32) m.Take("ftz"); // flush-to-zero is accepted and not emulated
             bool sat = false;
             if (name is "add" or "sub" or "mul" or "fma" or "mad") sat = type == PtxType.F32 && m.Take("sat");
-            if (name is "min" or "max") { m.Take("NaN"); if (rounded) throw Error(at, $"{_opText}: {name} takes no rounding modifier"); }
+            bool propagateNaN = false;
+            if (name is "min" or "max")
+            {
+                propagateNaN = m.Take("NaN");
+                if (rounded) throw Error(at, $"{_opText}: {name} takes no rounding modifier");
+            }
             if (name is "fma" or "mad" && !rounded)
                 throw Error(at, $"{_opText} needs a rounding modifier (e.g. {name}.rn{type.Name()})");
             if (name == "div")
@@ -172,6 +177,7 @@ internal sealed partial class PtxParser
             }
             var ins = name is "fma" or "mad" ? Ternary(type == PtxType.F32 ? op32 : op64, at, type) : Binary(type == PtxType.F32 ? op32 : op64, at, type);
             ins.Saturate = sat;
+            ins.Mode = propagateNaN ? (byte)1 : (byte)0;
             return ins;
         }
         RequireType(at, type, IsArithInt(type), ".u16/.u32/.u64/.s16/.s32/.s64 or .f32/.f64");

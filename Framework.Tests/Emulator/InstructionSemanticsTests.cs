@@ -407,4 +407,32 @@ public class InstructionSemanticsTests : EmulatorTestBase
             Assert.That(gf[(16 * t)..(16 * t + 7)], Is.EqualTo(expected).Within(1e-5f).Percent, $"thread {t}: {v}");
         }
     }
+
+    [Test]
+    public void MinMaxNaNPropagatesWhilePlainMinMaxIgnoresNaN()
+    {
+        string text = Kernels.Header + """
+            .visible .entry mm(.param .u64 out_ptr)
+            {
+                .reg .f32 %f<8>;
+                .reg .b64 %rd<2>;
+                ld.param.u64 %rd1, [out_ptr];
+                mov.f32 %f1, 0f7FC00000;
+                mov.f32 %f2, 0f40000000;
+                min.f32 %f3, %f1, %f2;
+                max.NaN.f32 %f4, %f1, %f2;
+                min.NaN.f32 %f5, %f2, 0f3F800000;
+                max.f32 %f6, %f2, %f1;
+                st.global.v4.f32 [%rd1], {%f3, %f4, %f5, %f6};
+                ret;
+            }
+            """;
+        ulong d = Alloc<float>(4);
+        Launch(Load(text, "mm"), 1u, 1u, new KernelParameterBuffer().Add(d));
+        var got = Download<float>(d, 4);
+        Assert.That(got[0], Is.EqualTo(2f));
+        Assert.That(float.IsNaN(got[1]), Is.True);
+        Assert.That(got[2], Is.EqualTo(1f));
+        Assert.That(got[3], Is.EqualTo(2f));
+    }
 }
