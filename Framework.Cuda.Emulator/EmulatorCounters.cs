@@ -3,7 +3,8 @@ namespace Framework.Cuda.Emulator;
 /// <summary>
 /// Work counted by the emulator. Instructions are thread-instructions: one per active thread per
 /// executed instruction (lanes switched off by a false guard predicate still count, as they issue).
-/// Global bytes count plain loads and stores at their access size; atomics are counted separately.
+/// Global bytes count plain loads and stores at their access size; atomics are counted separately
+/// (<see cref="AtomicOperations"/>, <see cref="GlobalAtomicBytes"/>).
 /// </summary>
 public sealed record EmulatorCounters
 {
@@ -21,6 +22,8 @@ public sealed record EmulatorCounters
     public long SharedStores { get; init; }
     /// <summary>Thread-level atom/red operations (global and shared).</summary>
     public long AtomicOperations { get; init; }
+    /// <summary>Bytes of global memory targeted by atom/red (each both read and written), kept apart from ld/st traffic.</summary>
+    public long GlobalAtomicBytes { get; init; }
     /// <summary>sgemm / strided-batched sgemm calls.</summary>
     public long BlasCalls { get; init; }
 
@@ -36,6 +39,6 @@ public sealed record EmulatorCounters
         Launches = a.Launches + b.Launches, Instructions = a.Instructions + b.Instructions,
         GlobalBytesRead = a.GlobalBytesRead + b.GlobalBytesRead, GlobalBytesWritten = a.GlobalBytesWritten + b.GlobalBytesWritten,
         SharedLoads = a.SharedLoads + b.SharedLoads, SharedStores = a.SharedStores + b.SharedStores,
-        AtomicOperations = a.AtomicOperations + b.AtomicOperations, BlasCalls = a.BlasCalls + b.BlasCalls,
+        AtomicOperations = a.AtomicOperations + b.AtomicOperations, GlobalAtomicBytes = a.GlobalAtomicBytes + b.GlobalAtomicBytes, BlasCalls = a.BlasCalls + b.BlasCalls,
     };
 }

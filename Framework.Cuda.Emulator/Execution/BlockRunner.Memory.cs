@@ -120,7 +120,9 @@ internal sealed partial class BlockRunner
                             $"global {what} of {size} bytes at 0x{address:X} is outside every allocation{_ctx.Memory.Describe(address)}");
                     _lastAlloc = alloc;
                 }
-                if (!atomic) { if (write) GlobalWritten += size; else GlobalRead += size; }
+                if (atomic) GlobalAtomicBytes += size;
+                else if (write) GlobalWritten += size;
+                else GlobalRead += size;
                 return ref alloc.Data[(int)(address - alloc.Base)];
             }
             case StateSpace.Shared:

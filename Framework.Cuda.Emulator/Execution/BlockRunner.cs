@@ -41,7 +41,7 @@ internal sealed partial class BlockRunner
     private DeviceMemory.Allocation? _lastAlloc;
     private long _instructionLimit;
 
-    public long Instructions, GlobalRead, GlobalWritten, SharedLoads, SharedStores, Atomics;
+    public long Instructions, GlobalRead, GlobalWritten, SharedLoads, SharedStores, Atomics, GlobalAtomicBytes;
 
     public BlockRunner(LaunchContext ctx)
     {

@@ -10,7 +10,7 @@ internal static class BlockScheduler
     public static EmulatorCounters Run(LaunchContext ctx, int maxDegreeOfParallelism)
     {
         ulong blocks = ctx.Grid.Volume;
-        long instructions = 0, read = 0, written = 0, sLoads = 0, sStores = 0, atomics = 0;
+        long instructions = 0, read = 0, written = 0, sLoads = 0, sStores = 0, atomics = 0, atomicBytes = 0;
         object gate = new();
         (ulong Block, Exception Error)? failure = null;
 
@@ -22,6 +22,7 @@ internal static class BlockScheduler
             Interlocked.Add(ref sLoads, r.SharedLoads);
             Interlocked.Add(ref sStores, r.SharedStores);
             Interlocked.Add(ref atomics, r.Atomics);
+            Interlocked.Add(ref atomicBytes, r.GlobalAtomicBytes);
         }
 
         void RunOne(BlockRunner runner, ulong block, ParallelLoopState? state)
@@ -52,7 +53,7 @@ internal static class BlockScheduler
         return new EmulatorCounters
         {
             Launches = 1, Instructions = instructions, GlobalBytesRead = read, GlobalBytesWritten = written,
-            SharedLoads = sLoads, SharedStores = sStores, AtomicOperations = atomics,
+            SharedLoads = sLoads, SharedStores = sStores, AtomicOperations = atomics, GlobalAtomicBytes = atomicBytes,
         };
     }
 }

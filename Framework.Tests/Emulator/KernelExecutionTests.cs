@@ -111,6 +111,8 @@ public class KernelExecutionTests : EmulatorTestBase
             Assert.That(counts[b], Is.EqualTo(refCounts[b]), $"count {b}");
         }
         Assert.That(Driver.LastLaunch.AtomicOperations, Is.EqualTo(2L * n));
+        Assert.That(Driver.LastLaunch.GlobalAtomicBytes, Is.EqualTo(8L * n));
+        Assert.That(Driver.LastLaunch.GlobalBytesRead, Is.EqualTo(8L * n), "x and w are read once each");
     }
 
     [TestCase(1, 1)]
