@@ -204,6 +204,9 @@ internal sealed partial class BlockRunner
             case Opcode.Vote:
                 ExecuteVote(in ins, w, rb, exec);
                 return;
+            case Opcode.WarpSync:
+                ExecuteWarpSync(in ins, w, rb, exec);
+                return;
             case Opcode.Membar or Opcode.Nop:
                 return;
             default:

@@ -71,6 +71,17 @@ internal sealed partial class BlockRunner
         }
     }
 
+    /// <summary>
+    /// bar.warp.sync: the named lanes must execute it together. A sync of the whole warp also orders
+    /// the warp's shared-memory accesses before it against those after it (see <see cref="SharedRaceTracker"/>).
+    /// </summary>
+    private void ExecuteWarpSync(in Instruction ins, int w, int rb, uint exec)
+    {
+        CheckMembers(in ins, w, rb, exec, "bar.warp.sync");
+        uint members = (uint)_r[rb + ins.E * 32 + Lane(exec)];
+        if ((members & _exists[w]) == _exists[w]) _race.WarpSync(w);
+    }
+
     private void ExecuteVote(in Instruction ins, int w, int rb, uint exec)
     {
         CheckMembers(in ins, w, rb, exec, "vote.sync");

@@ -58,7 +58,7 @@ internal sealed partial class BlockRunner
         _pc = new int[_warps * 32];
         _exists = new uint[_warps]; _exited = new uint[_warps]; _waiting = new uint[_warps];
         _shared = new byte[ctx.SharedBytes];
-        _race.Resize(ctx.SharedBytes);
+        _race.Resize(ctx.SharedBytes, _warps);
         _local = new byte[_k.LocalBytes * _threads];
         for (int w = 0; w < _warps; w++)
         {

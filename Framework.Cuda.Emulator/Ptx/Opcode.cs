@@ -17,7 +17,7 @@ internal enum Opcode : byte
     FEx2, FLg2, FSin, FCos,
     FAdd64, FSub64, FMul64, FFma64, FDiv64, FMin64, FMax64, FNeg64, FAbs64, FRcp64, FSqrt64, FRsqrt64,
     Setp, Selp,
-    Bra, Exit, Bar, Shfl, Vote, Atom, Red, Membar,
+    Bra, Exit, Bar, WarpSync, Shfl, Vote, Atom, Red, Membar,
 }
 
 /// <summary>Comparison of setp.</summary>

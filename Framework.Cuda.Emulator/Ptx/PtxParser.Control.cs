@@ -28,6 +28,14 @@ internal sealed partial class PtxParser
     private Instruction ParseBarrier(Token at, Mods m)
     {
         bool barrier = _opText.StartsWith("barrier", StringComparison.Ordinal);
+        if (!barrier && m.Take("warp"))
+        {
+            if (!m.Take("sync")) throw Error(at, $"{_opText} is not supported; the emulator implements bar.warp.sync");
+            RequireSyncVersion(at);
+            var sync = NewInstruction(Opcode.WarpSync, at);
+            sync.E = Src(PtxType.U32);
+            return sync;
+        }
         m.Take("cta");
         if (!m.Take("sync"))
             throw Error(at, $"{_opText} is not supported; the emulator implements bar.sync / barrier.sync");

@@ -346,4 +346,74 @@ public class PlantedBugTests : EmulatorTestBase
         Assert.That(e.Line, Is.EqualTo(LineOf(text, "// UNI")));
         Assert.That(e.Thread, Is.EqualTo(new Dim3(5, 0, 0)));
     }
+
+    private const string WarpExchange = Kernels.Header + """
+        .visible .entry wx(.param .u64 out_ptr, .param .u32 partner_xor)
+        {
+            .shared .align 4 .b32 buf[64];
+            .reg .b32 %r<8>;
+            .reg .b64 %rd<4>;
+            ld.param.u64 %rd1, [out_ptr];
+            ld.param.u32 %r7, [partner_xor];
+            mov.u32 %r1, %tid.x;
+            shl.b32 %r2, %r1, 2;
+            mov.u32 %r3, buf;
+            add.u32 %r4, %r3, %r2;
+            st.shared.u32 [%r4], %r1;   // STORE
+            SYNC
+            xor.b32 %r5, %r1, %r7;
+            shl.b32 %r5, %r5, 2;
+            add.u32 %r5, %r3, %r5;
+            ld.shared.u32 %r6, [%r5];   // EXCHANGE
+            mul.wide.u32 %rd2, %r1, 4;
+            add.s64 %rd3, %rd1, %rd2;
+            st.global.u32 [%rd3], %r6;
+            ret;
+        }
+        """;
+
+    // Within a warp, the read after the missing sync is the second access; across warps warp 0 runs
+    // first, so its read of warp 1's slot comes before warp 1's store, and the store is reported.
+    [TestCase("", 1u, "// EXCHANGE")]
+    [TestCase("bar.warp.sync -1;", 1u, null)]
+    [TestCase("bar.warp.sync -1;", 32u, "// STORE")]
+    [TestCase("bar.sync 0;", 32u, null)]
+    public void WarpSyncOrdersSharedAccessesOnlyWithinTheWarp(string sync, uint partnerXor, string? raceAt)
+    {
+        string text = WarpExchange.Replace("SYNC", sync);
+        ulong d = Alloc<uint>(64);
+        var f = Load(text, "wx");
+        var args = new KernelParameterBuffer().Add(d).Add(partnerXor);
+        if (raceAt != null)
+        {
+            var e = Assert.Throws<EmulatorCheckException>(() => Launch(f, 1u, 64u, args))!;
+            Assert.That(e.Check, Is.EqualTo(EmulatorCheck.SharedRace));
+            Assert.That(e.Line, Is.EqualTo(LineOf(text, raceAt)));
+            return;
+        }
+        Launch(f, 1u, 64u, args);
+        var got = Download<uint>(d, 64);
+        for (uint t = 0; t < 64; t++) Assert.That(got[t], Is.EqualTo(t ^ partnerXor));
+    }
+
+    [Test]
+    public void WarpSyncInsideDivergentCodeIsReported()
+    {
+        string text = Kernels.Header + """
+            .visible .entry wsd()
+            {
+                .reg .pred %p<2>;
+                .reg .b32 %r<2>;
+                mov.u32 %r1, %laneid;
+                setp.lt.u32 %p1, %r1, 8;
+                @%p1 bra $L__end;
+                bar.warp.sync 0xffffffff;    // WSYNC
+            $L__end:
+                ret;
+            }
+            """;
+        var e = Assert.Throws<EmulatorCheckException>(() => Launch(Load(text, "wsd"), 1u, 32u, new KernelParameterBuffer()))!;
+        Assert.That(e.Check, Is.EqualTo(EmulatorCheck.WarpSyncDivergence));
+        Assert.That(e.Line, Is.EqualTo(LineOf(text, "// WSYNC")));
+    }
 }
