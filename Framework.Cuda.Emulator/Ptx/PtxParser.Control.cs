@@ -88,6 +88,7 @@ internal sealed partial class PtxParser
         if (name == "membar") { if (m.TakeOne("cta", "gl", "sys") is null) throw Error(at, "membar needs .cta, .gl or .sys"); }
         else
         {
+            RequireTarget(at, 70, "fence");
             m.TakeOne("sc", "acq_rel");
             if (m.TakeOne("cta", "gpu", "sys") is null) throw Error(at, "fence needs a scope: .cta, .gpu or .sys");
         }

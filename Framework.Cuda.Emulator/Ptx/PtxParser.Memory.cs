@@ -138,9 +138,10 @@ internal sealed partial class PtxParser
     }
 
     /// <summary>Memory-ordering and cache qualifiers that do not change single-copy semantics here.</summary>
-    private static void TakeMemoryQualifiers(Mods m)
+    private void TakeMemoryQualifiers(Token at, Mods m)
     {
-        m.TakeOne("weak", "volatile", "relaxed", "acquire", "release", "acq_rel", "sc");
+        var sem = m.TakeOne("weak", "volatile", "relaxed", "acquire", "release", "acq_rel", "sc");
+        if (sem is "relaxed" or "acquire" or "release" or "acq_rel" or "sc") RequireTarget(at, 70, $"memory-ordering qualifier .{sem}");
         m.TakeOne("cta", "gpu", "sys");
         m.TakeOne("ca", "cg", "cs", "lu", "cv", "wb", "wt");
     }
@@ -155,7 +156,7 @@ internal sealed partial class PtxParser
 
     private Instruction ParseLoad(Token at, Mods m)
     {
-        TakeMemoryQualifiers(m);
+        TakeMemoryQualifiers(at, m);
         var space = TakeSpace(at, m, allowParam: true);
         if (m.Take("nc") && space != StateSpace.Global) throw Error(at, $"{_opText}: .nc applies to ld.global only");
         var type = m.TakeType();
@@ -179,7 +180,7 @@ internal sealed partial class PtxParser
 
     private Instruction ParseStore(Token at, Mods m)
     {
-        TakeMemoryQualifiers(m);
+        TakeMemoryQualifiers(at, m);
         var space = TakeSpace(at, m, allowParam: false);
         var type = m.TakeType();
         RequireType(at, type, type != PtxType.Pred, "a non-predicate type");
@@ -201,8 +202,10 @@ internal sealed partial class PtxParser
 
     private Instruction ParseAtom(bool isRed, Token at, Mods m)
     {
-        m.TakeOne("relaxed", "acquire", "release", "acq_rel");
-        m.TakeOne("cta", "gpu", "sys");
+        var sem = m.TakeOne("relaxed", "acquire", "release", "acq_rel");
+        if (sem != null) RequireTarget(at, 70, $"atom/red ordering qualifier .{sem}");
+        var scope = m.TakeOne("cta", "gpu", "sys");
+        if (scope != null) RequireTarget(at, 60, $"atom/red scope qualifier .{scope}");
         var spaceName = m.TakeOne("global", "shared");
         var space = spaceName switch { "global" => StateSpace.Global, "shared" => StateSpace.Shared, _ => StateSpace.Generic };
         var opName = m.TakeOne("add", "min", "max", "exch", "cas", "inc", "dec", "and", "or", "xor")

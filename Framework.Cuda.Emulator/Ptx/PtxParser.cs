@@ -119,7 +119,7 @@ internal sealed partial class PtxParser
             if (extra.Text is not ("texmode_unified" or "texmode_independent"))
                 throw Error(extra, $"unsupported target option '{extra.Text}'");
         }
-        int required = _smVersion >= 90 ? 78 : _smVersion >= 80 ? 70 : _smVersion >= 70 ? 60 : _smVersion >= 60 ? 50 : 10;
+        int required = MinimumVersionFor(_smVersion);
         if (_versionMajor * 10 + _versionMinor < required)
             throw Error(sm, $"target sm_{_smVersion} needs .version {required / 10}.{required % 10} or higher, module declares {_versionMajor}.{_versionMinor}");
         var addr = Next();
@@ -136,6 +136,22 @@ internal sealed partial class PtxParser
         if (s.Kind != TokenKind.String) throw Error(s, $"expected a string after .pragma, found {s}");
         while (Peek.Is(",")) { Next(); var more = Next(); if (more.Kind != TokenKind.String) throw Error(more, $"expected a string in .pragma, found {more}"); }
         Expect(";", "after .pragma");
+    }
+
+    /// <summary>
+    /// Lowest PTX ISA version (times ten) that knows a target, from the ISA's target table; targets
+    /// between the listed ones need the version of the next lower listed one.
+    /// </summary>
+    private static int MinimumVersionFor(int sm) => sm switch
+    {
+        >= 120 => 87, >= 100 => 86, >= 90 => 78, >= 89 => 78, >= 87 => 74, >= 86 => 71, >= 80 => 70,
+        >= 75 => 63, >= 72 => 61, >= 70 => 60, >= 60 => 50, >= 53 => 42, >= 52 => 41, >= 50 => 40, _ => 10,
+    };
+
+    /// <summary>Rejects a feature the module's .target does not have.</summary>
+    private void RequireTarget(Token at, int sm, string feature)
+    {
+        if (_smVersion < sm) throw Error(at, $"{feature} needs .target sm_{sm} or higher, module targets sm_{_smVersion}");
     }
 
     /// <summary>Whether the module's ISA version is at least major.minor.</summary>

@@ -234,4 +234,26 @@ public class PtxParsingTests : EmulatorTestBase
         Driver.Launch(f, grid, block, 0, CudaStream.Default, new byte[args.Size]);
 
     private readonly record struct PaddedBuffer(int Size);
+
+    [TestCase(".version 6.0\n.target sm_80\n.address_size 64\n", "needs .version 7.0")]
+    [TestCase(".version 6.2\n.target sm_75\n.address_size 64\n", "needs .version 6.3")]
+    [TestCase(".version 7.0\n.target sm_60\n.address_size 64\n.visible .entry k() { fence.acq_rel.gpu; ret; }", "fence needs .target sm_70")]
+    [TestCase(".version 7.0\n.target sm_60\n.address_size 64\n.visible .entry k(.param .u64 p) { .reg .b64 %rd<2>; ld.param.u64 %rd1, [p]; ld.acquire.gpu.global.u64 %rd1, [%rd1]; ret; }", "needs .target sm_70")]
+    [TestCase(".version 7.0\n.target sm_52\n.address_size 64\n.visible .entry k(.param .u64 p) { .reg .b64 %rd<2>; ld.param.u64 %rd1, [p]; red.gpu.global.add.u64 [%rd1], 1; ret; }", "needs .target sm_60")]
+    public void TargetGatedFeaturesAreRejected(string text, string reasonPart)
+    {
+        Assert.That(Reject(text).Reason, Does.Contain(reasonPart));
+    }
+
+    [Test]
+    public void LowestTargetsAcceptTheKernelsSubset()
+    {
+        // The test kernels use only sm_60-era features: they must load for .target sm_60 too.
+        foreach (var text in new[] { Kernels.VectorAdd, Kernels.WarpSum, Kernels.BlockSum, Kernels.Histogram, Kernels.Map2D, Kernels.Diverge })
+        {
+            string low = text.Replace(".version 7.0\n.target sm_70", ".version 6.0\n.target sm_60");
+            Assert.That(low, Does.Contain("sm_60"));
+            Assert.DoesNotThrow(() => Driver.LoadModule(low, "low.ptx"));
+        }
+    }
 }
