@@ -33,6 +33,10 @@ internal sealed partial class BlockRunner
     private readonly bool[] _fixedReg;
     private readonly int[] _pc;
     private readonly uint[] _exists, _exited, _waiting;
+    // Lanes that reached a shfl/vote/bar.warp.sync whose other members are still running elsewhere.
+    private readonly uint[] _parked;
+    // Set when a warp's only runnable lanes were parked ones: they then run (and fail the check) for real.
+    private readonly bool[] _forced;
     private readonly byte[] _shared, _local;
     private readonly SharedRaceTracker _race = new();
     private readonly ulong[] _tmp = new ulong[32];
@@ -57,6 +61,7 @@ internal sealed partial class BlockRunner
         _fixedReg = new bool[_nr];
         _pc = new int[_warps * 32];
         _exists = new uint[_warps]; _exited = new uint[_warps]; _waiting = new uint[_warps];
+        _parked = new uint[_warps]; _forced = new bool[_warps];
         _shared = new byte[ctx.SharedBytes];
         _race.Resize(ctx.SharedBytes, _warps);
         _local = new byte[_k.LocalBytes * _threads];
@@ -117,7 +122,7 @@ internal sealed partial class BlockRunner
         for (int w = 0; w < _warps; w++)
         {
             for (int r = 0; r < _nr; r++) if (!_fixedReg[r]) _written[w * _nr + r] = 0;
-            _exited[w] = 0; _waiting[w] = 0;
+            _exited[w] = 0; _waiting[w] = 0; _parked[w] = 0;
         }
         Array.Clear(_pc);
         Array.Fill(_shared, _ctx.PoisonByte);
@@ -173,12 +178,21 @@ internal sealed partial class BlockRunner
         _race.Barrier();
     }
 
-    /// <summary>Picks the lanes with the smallest PC among <paramref name="live"/>.</summary>
+    /// <summary>
+    /// Picks the lanes with the smallest PC among the runnable (live, not parked) lanes; parked lanes
+    /// at that PC join them, parked lanes further on bound <paramref name="nextPc"/> so the group merges
+    /// with them on arrival. If only parked lanes are left, nothing else can arrive: they are released
+    /// and run as they are (<see cref="_forced"/>).
+    /// </summary>
     private void Select(int w, uint live, out int pc, out uint group, out int nextPc)
     {
         int lb = w * 32;
+        uint parked = _parked[w] & live;
+        uint runnable = live & ~parked;
+        _forced[w] = runnable == 0;
+        if (runnable == 0) { runnable = parked; parked = 0; _parked[w] = 0; }
         pc = int.MaxValue; group = 0; nextPc = int.MaxValue;
-        for (uint m = live; m != 0; m &= m - 1)
+        for (uint m = runnable; m != 0; m &= m - 1)
         {
             int l = BitOperations.TrailingZeroCount(m);
             int p = _pc[lb + l];
@@ -186,6 +200,27 @@ internal sealed partial class BlockRunner
             else if (p == pc) group |= 1u << l;
             else if (p < nextPc) nextPc = p;
         }
+        for (uint m = parked; m != 0; m &= m - 1)
+        {
+            int l = BitOperations.TrailingZeroCount(m);
+            int p = _pc[lb + l];
+            if (p == pc) { group |= 1u << l; _parked[w] &= ~(1u << l); }
+            else if (p > pc && p < nextPc) nextPc = p;
+        }
+    }
+
+    /// <summary>
+    /// Whether a warp-synchronous instruction must wait: some lane named in a member mask is not in
+    /// the group but still running (it may arrive here later, as .sync semantics let it).
+    /// </summary>
+    private bool MustWaitForMembers(in Instruction ins, int w, int rb, uint exec, uint group)
+    {
+        if (_forced[w]) return false;
+        uint members = 0;
+        int maskReg = rb + ins.E * 32;
+        for (uint m = exec; m != 0; m &= m - 1) members |= (uint)_r[maskReg + BitOperations.TrailingZeroCount(m)];
+        uint running = _exists[w] & ~_exited[w] & ~_waiting[w] & ~group;
+        return (members & running) != 0 && (running & ~_parked[w]) != 0;
     }
 
     private void StorePc(int w, uint lanes, int pc)
@@ -237,7 +272,12 @@ internal sealed partial class BlockRunner
                         throw Fail(EmulatorCheck.DivergentUniformBranch, ins, w * 32 + Lane(fall),
                             $"bra.uni promises a warp-uniform branch, but lanes 0x{exec:X8} take it and lanes 0x{fall:X8} do not");
                     if (exec == 0) { pc++; }
-                    else if (fall == 0) { pc = (int)ins.Offset; }
+                    else if (fall == 0)
+                    {
+                        pc = (int)ins.Offset;
+                        // A jump (possibly backwards) may land where parked lanes wait: let Select merge them.
+                        if (_parked[w] != 0) nextPc = int.MinValue;
+                    }
                     else
                     {
                         StorePc(w, exec, (int)ins.Offset);
@@ -270,6 +310,13 @@ internal sealed partial class BlockRunner
                     if (pc >= nextPc) { StorePc(w, group, pc); Select(w, live, out pc, out group, out nextPc); }
                     continue;
                 }
+                case Opcode.Shfl or Opcode.Vote or Opcode.WarpSync when exec != 0 && MustWaitForMembers(in ins, w, rb, exec, group):
+                    // Park the group here (the instruction re-executes, and is counted, once all arrive).
+                    Instructions -= BitOperations.PopCount(group);
+                    _parked[w] |= group;
+                    StorePc(w, group, pc);
+                    Select(w, live, out pc, out group, out nextPc);
+                    continue;
                 default:
                     if (exec != 0) Execute(in ins, w, rb, exec);
                     break;

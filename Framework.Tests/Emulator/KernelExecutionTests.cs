@@ -159,4 +159,45 @@ public class KernelExecutionTests : EmulatorTestBase
             Assert.That(got[i], Is.EqualTo(expected), $"element {i}");
         }
     }
+
+    /// <summary>
+    /// The else-path is laid out after the exit and jumps back to the join, so the join comes before
+    /// one of the divergent paths. A full-mask shuffle at the join must wait for the late lanes, as
+    /// shfl.sync does on hardware, rather than run with half the warp.
+    /// </summary>
+    [Test]
+    public void ShuffleAtAJoinLaidOutBeforeTheElsePathWaitsForAllLanes()
+    {
+        string text = Kernels.Header + """
+            .visible .entry latejoin(.param .u64 out_ptr)
+            {
+                .reg .pred %p<2>;
+                .reg .b32 %r<6>;
+                .reg .b64 %rd<4>;
+                ld.param.u64 %rd1, [out_ptr];
+                mov.u32 %r1, %laneid;
+                and.b32 %r2, %r1, 1;
+                setp.eq.u32 %p1, %r2, 1;
+                @%p1 bra $L__odd;
+                mul.lo.u32 %r3, %r1, 10;
+            $L__join:
+                shfl.sync.bfly.b32 %r4, %r3, 1, 0x1f, 0xffffffff;
+                mul.wide.u32 %rd2, %r1, 4;
+                add.s64 %rd3, %rd1, %rd2;
+                st.global.u32 [%rd3], %r4;
+                ret;
+            $L__odd:
+                mul.lo.u32 %r3, %r1, 100;
+                bra.uni $L__join;
+            }
+            """;
+        ulong d = Alloc<uint>(32);
+        Launch(Load(text, "latejoin"), 1u, 32u, new KernelParameterBuffer().Add(d));
+        var got = Download<uint>(d, 32);
+        for (uint l = 0; l < 32; l++)
+        {
+            uint partner = l ^ 1;
+            Assert.That(got[l], Is.EqualTo(partner * ((partner & 1) == 1 ? 100u : 10u)), $"lane {l}");
+        }
+    }
 }
