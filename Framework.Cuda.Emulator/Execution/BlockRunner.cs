@@ -13,8 +13,10 @@ namespace Framework.Cuda.Emulator.Execution;
 /// instruction together, the others wait. Lanes that diverge at a branch therefore rejoin exactly when
 /// the trailing group catches up with the leading one, which is the reconvergence a structured program
 /// (and nvcc's block layout, where join points follow the branches that reach them) expects; it needs no
-/// post-dominator analysis and cannot deadlock. A warp runs until all its live lanes wait at a barrier
-/// or have exited; when every warp is there, the barrier is checked and released.
+/// post-dominator analysis and cannot deadlock. Warp-synchronous instructions also wait for member
+/// lanes that are still running elsewhere (the group is parked), which covers join points laid out
+/// before a divergent path. A warp runs until all its live lanes wait at a barrier or have exited;
+/// when every warp is there, the barrier is checked and released.
 /// </para>
 /// <para>
 /// Registers live in one <see cref="ulong"/> array laid out [warp][register][lane], so an instruction
