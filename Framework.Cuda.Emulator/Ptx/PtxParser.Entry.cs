@@ -14,6 +14,7 @@ internal sealed partial class PtxParser
     private List<(int, ulong)> _constants = new();
     private Dictionary<SpecialRegister, int> _specialRegs = new();
     private Dictionary<string, long> _sharedVars = new(StringComparer.Ordinal);
+    private int _sharedBytes;
     private HashSet<int> _externConstRegs = new();
 
     /// <summary>
@@ -54,14 +55,10 @@ internal sealed partial class PtxParser
             }
         }
 
-        int sharedBytes = 0;
-        foreach (var (name, size, align, isExtern) in _moduleShared)
-        {
-            if (isExtern) continue;
-            sharedBytes = AlignUp(sharedBytes, align);
-            _sharedVars[name] = sharedBytes;
-            sharedBytes += size;
-        }
+        // Module-scope static .shared variables get an offset in this kernel only when it uses them
+        // (see IsSharedVariable), as ptxas allocates them: nvcc puts every kernel's static shared
+        // arrays at module scope, and laying out all of them in every kernel would overstate its size.
+        _sharedBytes = 0;
         var externShared = _moduleShared.Where(v => v.Extern).Select(v => (v.Name, v.Align)).ToList();
         foreach (var (name, _) in externShared) _sharedVars[name] = ExternBase;
         int localBytes = 0;
@@ -82,11 +79,11 @@ internal sealed partial class PtxParser
                 bool isExtern = Next().Is(".extern");
                 var space = isExtern ? Next() : t;
                 var (name, size, align) = ParseVariable(space, isExtern);
-                if (_sharedVars.ContainsKey(name) || externShared.Any(e => e.Name == name)) throw Error(t, $"shared variable '{name}' is declared twice");
+                if (IsSharedVariable(name) || externShared.Any(e => e.Name == name)) throw Error(t, $"shared variable '{name}' is declared twice");
                 if (isExtern) { externShared.Add((name, align)); _sharedVars[name] = ExternBase; continue; }
-                sharedBytes = AlignUp(sharedBytes, align);
-                _sharedVars[name] = sharedBytes;
-                sharedBytes += size;
+                _sharedBytes = AlignUp(_sharedBytes, align);
+                _sharedVars[name] = _sharedBytes;
+                _sharedBytes += size;
                 continue;
             }
             if (t.Is(".local"))
@@ -108,7 +105,7 @@ internal sealed partial class PtxParser
 
         // Dynamic shared arrays all alias the first byte after static shared, at their strictest alignment.
         int dynAlign = externShared.Count == 0 ? 16 : Math.Max(16, externShared.Max(e => e.Align));
-        int dynOffset = AlignUp(sharedBytes, dynAlign);
+        int dynOffset = AlignUp(_sharedBytes, dynAlign);
         for (int i = 0; i < _code.Count; i++)
         {
             var ins = _code[i];
@@ -134,9 +131,29 @@ internal sealed partial class PtxParser
             Constants = _constants.ToArray(),
             Specials = _specialRegs.Select(kv => (kv.Value, kv.Key)).ToArray(),
             Params = _params.Values.OrderBy(p => p.Offset).ToArray(), ParamBytes = paramBytes,
-            StaticSharedBytes = sharedBytes, DynamicSharedOffset = dynOffset, LocalBytes = localBytes,
+            StaticSharedBytes = _sharedBytes, DynamicSharedOffset = dynOffset, LocalBytes = localBytes,
             MaxNtid = maxNtid, ReqNtid = reqNtid,
         };
+    }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is a shared variable of this kernel; a module-scope static one is
+    /// given its offset on first use.
+    /// </summary>
+    private bool IsSharedVariable(string name) => SharedOffset(name) is not null;
+
+    private long? SharedOffset(string name)
+    {
+        if (_sharedVars.TryGetValue(name, out long offset)) return offset;
+        foreach (var (varName, size, align, isExtern) in _moduleShared)
+        {
+            if (isExtern || varName != name) continue;
+            _sharedBytes = AlignUp(_sharedBytes, align);
+            _sharedVars[name] = _sharedBytes;
+            _sharedBytes += size;
+            return _sharedVars[name];
+        }
+        return null;
     }
 
     private Dim3 ParseDims(Token directive)

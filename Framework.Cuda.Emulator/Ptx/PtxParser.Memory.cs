@@ -38,7 +38,7 @@ internal sealed partial class PtxParser
             ins.A = Special(special);
             return ins;
         }
-        if (src.Kind == TokenKind.Word && (_sharedVars.ContainsKey(src.Text) || _localVars.ContainsKey(src.Text)))
+        if (src.Kind == TokenKind.Word && (IsSharedVariable(src.Text) || _localVars.ContainsKey(src.Text)))
         {
             Next();
             if (type.Size() < 4 || type.IsFloat()) throw Error(src, $"the address of '{src.Text}' needs mov.u32/.u64/.b32/.b64, found {type.Name()}");
@@ -52,7 +52,7 @@ internal sealed partial class PtxParser
     /// <summary>A constant register holding a shared or local variable's address in its space.</summary>
     private int SymbolConstant(string name, PtxType type)
     {
-        if (_sharedVars.TryGetValue(name, out long so))
+        if (SharedOffset(name) is { } so)
         {
             int reg = Constant((ulong)so, type);
             if (so >= ExternBase) _externConstRegs.Add(reg);
@@ -116,7 +116,7 @@ internal sealed partial class PtxParser
         });
         ins.D = Dest(type); Comma();
         var src = Peek;
-        if (!to && src.Kind == TokenKind.Word && (_sharedVars.ContainsKey(src.Text) || _localVars.ContainsKey(src.Text)))
+        if (!to && src.Kind == TokenKind.Word && (IsSharedVariable(src.Text) || _localVars.ContainsKey(src.Text)))
         {
             Next();
             ins.A = SymbolConstant(src.Text, type);

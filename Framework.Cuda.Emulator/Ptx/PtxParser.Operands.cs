@@ -42,7 +42,7 @@ internal sealed partial class PtxParser
         if (!_regByName.TryGetValue(t.Text, out int r))
         {
             if (ParseSpecial(t.Text) is not null) throw Error(t, $"special register {t.Text} can only be read by mov, e.g. mov.u32 %r1, {t.Text};");
-            if (_sharedVars.ContainsKey(t.Text) || _localVars.ContainsKey(t.Text)) throw Error(t, $"variable '{t.Text}' is not a register; use [{t.Text}] as an address or mov its address");
+            if (IsSharedVariable(t.Text) || _localVars.ContainsKey(t.Text)) throw Error(t, $"variable '{t.Text}' is not a register; use [{t.Text}] as an address or mov its address");
             if (_params.ContainsKey(t.Text)) throw Error(t, $"parameter '{t.Text}' must be read with ld.param");
             throw Error(t, $"undeclared register {t.Text} (declare it with .reg)");
         }
@@ -165,7 +165,7 @@ internal sealed partial class PtxParser
                 reg = r;
                 _srcs.Add(r);
             }
-            else if (_sharedVars.TryGetValue(t.Text, out long so))
+            else if (SharedOffset(t.Text) is { } so)
             {
                 if (space != StateSpace.Shared) throw Error(t, $"shared variable '{t.Text}' used with {_opText}; use ld.shared/st.shared (or cvta.shared for a generic address)");
                 offset = so;

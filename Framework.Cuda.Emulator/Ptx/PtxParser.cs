@@ -79,6 +79,7 @@ internal sealed partial class PtxParser
                     break;
                 case ".shared":
                     var (name, size, align) = ParseVariable(d, isExtern);
+                    if (_moduleShared.Any(v => v.Name == name)) throw Error(d, $"shared variable '{name}' is declared twice");
                     _moduleShared.Add((name, size, align, isExtern));
                     break;
                 case ".pragma":

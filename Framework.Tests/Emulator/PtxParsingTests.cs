@@ -256,4 +256,44 @@ public class PtxParsingTests : EmulatorTestBase
             Assert.DoesNotThrow(() => Driver.LoadModule(low, "low.ptx"));
         }
     }
+
+    [Test]
+    public void ModuleScopeSharedArraysCountOnlyInTheKernelsThatUseThem()
+    {
+        // nvcc's layout: each kernel's static shared array at module scope. 40 KiB each would exceed
+        // 48 KiB if every kernel were charged for both.
+        string text = Kernels.Header + """
+            .shared .align 4 .b8 first_smem[40960];
+            .shared .align 4 .b8 second_smem[40960];
+            .visible .entry first(.param .u64 out_ptr)
+            {
+                .reg .b32 %r<3>;
+                .reg .b64 %rd<2>;
+                ld.param.u64 %rd1, [out_ptr];
+                mov.u32 %r1, 7;
+                st.shared.u32 [first_smem+40956], %r1;
+                ld.shared.u32 %r2, [first_smem+40956];
+                st.global.u32 [%rd1], %r2;
+                ret;
+            }
+            .visible .entry second(.param .u64 out_ptr)
+            {
+                .reg .b32 %r<3>;
+                .reg .b64 %rd<3>;
+                ld.param.u64 %rd1, [out_ptr];
+                mov.u64 %rd2, second_smem;
+                mov.u32 %r1, 9;
+                st.shared.u32 [%rd2], %r1;
+                ld.shared.u32 %r2, [second_smem];
+                st.global.u32 [%rd1+4], %r2;
+                ret;
+            }
+            """;
+        var m = Driver.LoadModule(text, "two.ptx");
+        ulong d = Alloc<uint>(2);
+        Driver.Launch(Driver.GetFunction(m, "first"), 1u, 1u, 0, CudaStream.Default, new KernelParameterBuffer().Add(d).Bytes);
+        Driver.Launch(Driver.GetFunction(m, "second"), 1u, 1u, 0, CudaStream.Default, new KernelParameterBuffer().Add(d).Bytes);
+        Assert.That(Download<uint>(d, 2), Is.EqualTo(new uint[] { 7, 9 }));
+        Assert.That(Reject(Kernels.Header + ".shared .b8 a[4];\n.shared .b8 a[4];\n").Reason, Does.Contain("declared twice"));
+    }
 }
