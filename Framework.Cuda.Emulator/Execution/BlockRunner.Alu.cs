@@ -23,6 +23,37 @@ internal sealed partial class BlockRunner
     private static double MaxD(double a, double b) => double.IsNaN(a) ? b : double.IsNaN(b) ? a : Math.Max(a, b);
     private static float Sat(float x) => x > 0f ? (x < 1f ? x : 1f) : 0f; // NaN -> 0, as .sat specifies
 
+    /// <summary>f32 subnormal to sign-preserving zero, as .ftz specifies for inputs and results.</summary>
+    internal static float Flush(float x) => float.IsSubnormal(x) ? (float.IsNegative(x) ? -0f : 0f) : x;
+
+    /// <summary>The .ftz forms of the f32 instructions: flush the inputs, compute, flush the result.</summary>
+    private void ExecuteFlushToZero(in Instruction ins, int rb, uint exec)
+    {
+        var r = _r;
+        int d = rb + ins.D * 32, a = rb + ins.A * 32, b = rb + ins.B * 32, c = rb + ins.C * 32;
+        for (uint m = exec; m != 0; m &= m - 1)
+        {
+            int l = Lane(m);
+            float x = Flush(F(r[a + l]));
+            float y = ins.B >= 0 ? Flush(F(r[b + l])) : 0f;
+            float z = ins.C >= 0 ? Flush(F(r[c + l])) : 0f;
+            float result = ins.Op switch
+            {
+                Opcode.FAdd32 => x + y, Opcode.FSub32 => x - y, Opcode.FMul32 => x * y,
+                Opcode.FFma32 => MathF.FusedMultiplyAdd(x, y, z), Opcode.FDiv32 => x / y,
+                Opcode.FMin32 => ins.Mode == 1 && (float.IsNaN(x) || float.IsNaN(y)) ? float.NaN : MinF(x, y),
+                Opcode.FMax32 => ins.Mode == 1 && (float.IsNaN(x) || float.IsNaN(y)) ? float.NaN : MaxF(x, y),
+                Opcode.FNeg32 => -x, Opcode.FAbs32 => MathF.Abs(x), Opcode.FRcp32 => 1f / x,
+                Opcode.FSqrt32 => MathF.Sqrt(x), Opcode.FRsqrt32 => 1f / MathF.Sqrt(x),
+                Opcode.FEx2 => MathF.Pow(2f, x), Opcode.FLg2 => MathF.Log2(x),
+                Opcode.FSin => MathF.Sin(x), _ => MathF.Cos(x),
+            };
+            result = Flush(result);
+            if (ins.Saturate) result = Sat(result);
+            r[d + l] = U(result);
+        }
+    }
+
     /// <summary>min/max.NaN: a NaN operand makes the result the canonical NaN.</summary>
     private void MinMaxPropagatingNaN(in Instruction ins, int rb, uint exec)
     {
@@ -51,6 +82,11 @@ internal sealed partial class BlockRunner
     {
         var r = _r;
         int d = rb + ins.D * 32, a = rb + ins.A * 32, b = rb + ins.B * 32, c = rb + ins.C * 32;
+        if (ins.Ftz && ins.Op is >= Opcode.FAdd32 and <= Opcode.FCos)
+        {
+            ExecuteFlushToZero(in ins, rb, exec);
+            return;
+        }
         switch (ins.Op)
         {
             case Opcode.Mov:

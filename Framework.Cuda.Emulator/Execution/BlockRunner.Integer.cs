@@ -111,8 +111,8 @@ internal sealed partial class BlockRunner
             bool t;
             if (type.IsFloat())
             {
-                double x = type == PtxType.F32 ? F(r[a + l]) : D(r[a + l]);
-                double y = type == PtxType.F32 ? F(r[b + l]) : D(r[b + l]);
+                double x = type == PtxType.F32 ? (ins.Ftz ? Flush(F(r[a + l])) : F(r[a + l])) : D(r[a + l]);
+                double y = type == PtxType.F32 ? (ins.Ftz ? Flush(F(r[b + l])) : F(r[b + l])) : D(r[b + l]);
                 t = CompareFloat(cmp, x, y);
             }
             else if (type.IsSigned()) t = CompareInt(cmp, SignExtend(r[a + l], bits), SignExtend(r[b + l], bits), r[a + l], r[b + l]);
@@ -164,7 +164,11 @@ internal sealed partial class BlockRunner
         for (uint m = exec; m != 0; m &= m - 1)
         {
             int l = Lane(m);
-            r[d + l] = Convert(r[a + l], ins.Type, ins.Type2, (Rounding)ins.Mode2, ins.Saturate, ins.Mode);
+            ulong v = r[a + l];
+            if (ins.Ftz && ins.Type2 == PtxType.F32) v = U(Flush(F(v)));
+            v = Convert(v, ins.Type, ins.Type2, (Rounding)ins.Mode2, ins.Saturate, ins.Mode);
+            if (ins.Ftz && ins.Type == PtxType.F32) v = U(Flush(F(v)));
+            r[d + l] = v;
         }
     }
 

@@ -20,6 +20,8 @@ internal struct Instruction
     public bool Saturate;
     /// <summary>The predicate source is negated: setp's <c>!c</c>, vote's <c>!a</c>.</summary>
     public bool NegateSource;
+    /// <summary>.ftz: f32 subnormal inputs and results are flushed to sign-preserving zero.</summary>
+    public bool Ftz;
     /// <summary>Elements of a vector access (1, 2 or 4).</summary>
     public byte Vec;
     public StateSpace Space;

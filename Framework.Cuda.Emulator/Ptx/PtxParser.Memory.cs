@@ -73,7 +73,8 @@ internal sealed partial class PtxParser
         var d = dType.Value; var a = aType.Value;
         var rnd = m.TakeOne("rn", "rz", "rm", "rp", "rni", "rzi", "rmi", "rpi");
         bool intRnd = rnd is "rni" or "rzi" or "rmi" or "rpi";
-        m.Take("ftz"); // accepted, not emulated
+        bool ftz = m.Take("ftz");
+        if (ftz && a != PtxType.F32 && d != PtxType.F32) throw Error(at, $"{_opText}: .ftz needs an .f32 source or destination");
         bool sat = m.Take("sat");
         if (a.IsFloat() && !d.IsFloat())
         {
@@ -92,7 +93,7 @@ internal sealed partial class PtxParser
         else if (rnd != null) throw Error(at, $"{_opText}: integer-to-integer cvt takes no rounding modifier");
         if (rnd is "rz" or "rm" or "rp") throw Error(at, $"{_opText}: rounding .{rnd} is valid PTX but the emulator implements only .rn");
         var ins = NewInstruction(Opcode.Cvt, at);
-        ins.Type = d; ins.Type2 = a; ins.Saturate = sat;
+        ins.Type = d; ins.Type2 = a; ins.Saturate = sat; ins.Ftz = ftz;
         ins.Mode2 = (byte)(rnd is null ? Rounding.None : Enum.Parse<Rounding>(rnd, ignoreCase: true));
         ins.D = Dest(d, allowWider: true);
         ins.Mode = (byte)_regTypes[ins.D].Size();

@@ -155,7 +155,8 @@ internal sealed partial class PtxParser
             var (op32, op64) = FloatOps(name);
             if (name == "rem") throw Error(at, "rem is defined for integer types only");
             bool rounded = TakeFloatRounding(at, m);
-            if (type == PtxType.F32) m.Take("ftz"); // flush-to-zero is accepted and not emulated
+            bool ftz = m.Take("ftz");
+            if (ftz && type != PtxType.F32) throw Error(at, $"{_opText}: .ftz applies to .f32 only");
             bool sat = false;
             if (name is "add" or "sub" or "mul" or "fma" or "mad") sat = type == PtxType.F32 && m.Take("sat");
             bool propagateNaN = false;
@@ -177,6 +178,7 @@ internal sealed partial class PtxParser
             }
             var ins = name is "fma" or "mad" ? Ternary(type == PtxType.F32 ? op32 : op64, at, type) : Binary(type == PtxType.F32 ? op32 : op64, at, type);
             ins.Saturate = sat;
+            ins.Ftz = ftz;
             ins.Mode = propagateNaN ? (byte)1 : (byte)0;
             return ins;
         }
@@ -233,9 +235,12 @@ internal sealed partial class PtxParser
         {
             if (type.IsFloat())
             {
-                if (type == PtxType.F32) m.Take("ftz");
+                bool flush = m.Take("ftz");
+                if (flush && type != PtxType.F32) throw Error(at, $"{_opText}: .ftz applies to .f32 only");
                 var (a, b) = FloatOps(name);
-                return UnaryOp(type == PtxType.F32 ? a : b, at, type);
+                var neg = UnaryOp(type == PtxType.F32 ? a : b, at, type);
+                neg.Ftz = flush;
+                return neg;
             }
             RequireType(at, type, type is PtxType.S16 or PtxType.S32 or PtxType.S64, ".s16/.s32/.s64/.f32/.f64");
             return UnaryOp(name == "neg" ? Opcode.INeg : Opcode.IAbs, at, type);
@@ -258,7 +263,9 @@ internal sealed partial class PtxParser
             if (!m.Take("approx")) throw Error(at, $"{_opText} needs .approx (e.g. {name}.approx.f32)");
             if (type == PtxType.F64 && name != "rsqrt") throw Error(at, $"{name} is defined for .f32 only");
         }
-        return UnaryOp(type == PtxType.F32 ? op32 : op64, at, type);
+        var unary = UnaryOp(type == PtxType.F32 ? op32 : op64, at, type);
+        unary.Ftz = ftz && type == PtxType.F32;
+        return unary;
     }
 
     private Instruction ParseLogic(string name, Token at, Mods m)
@@ -300,10 +307,11 @@ internal sealed partial class PtxParser
             : type.IsBits() ? cmp is CompareOp.Eq or CompareOp.Ne
             : type.IsSigned() ? cmp <= CompareOp.Ge : cmp <= CompareOp.Hs;
         if (!ok) throw Error(at, $"comparison .{cmpName} is not defined for {type.Name()}");
-        if (type.IsFloat()) m.Take("ftz");
+        bool setpFtz = m.Take("ftz");
+        if (setpFtz && type != PtxType.F32) throw Error(at, $"{_opText}: .ftz applies to .f32 only");
         var boolName = m.TakeOne("and", "or", "xor");
         var ins = NewInstruction(Opcode.Setp, at);
-        ins.Type = type; ins.Mode = (byte)cmp;
+        ins.Type = type; ins.Mode = (byte)cmp; ins.Ftz = setpFtz;
         ins.Mode2 = (byte)(boolName switch { "and" => BoolOp.And, "or" => BoolOp.Or, "xor" => BoolOp.Xor, _ => BoolOp.None });
         ins.D = Dest(PtxType.Pred);
         if (Peek.Is("|")) { Next(); ins.D2 = Dest(PtxType.Pred); }

@@ -435,4 +435,48 @@ public class InstructionSemanticsTests : EmulatorTestBase
         Assert.That(got[2], Is.EqualTo(1f));
         Assert.That(got[3], Is.EqualTo(2f));
     }
+
+    [Test]
+    public void FlushToZeroFlushesSubnormalInputsAndResults()
+    {
+        string text = Kernels.Header + """
+            .visible .entry ftz(.param .u64 out_ptr)
+            {
+                .reg .pred %p<3>;
+                .reg .b32 %r<4>;
+                .reg .f32 %f<10>;
+                .reg .f64 %fd<2>;
+                .reg .b64 %rd<2>;
+                ld.param.u64 %rd1, [out_ptr];
+                mov.f32 %f1, 0f80000001;
+                mov.f32 %f2, 0f00000000;
+                add.f32 %f3, %f1, %f2;
+                add.ftz.f32 %f4, %f1, %f2;
+                mov.f32 %f5, 0f1E000000;
+                mul.rn.f32 %f6, %f5, %f5;
+                mul.rn.ftz.f32 %f7, %f5, %f5;
+                setp.eq.ftz.f32 %p1, %f1, %f2;
+                setp.eq.f32 %p2, %f1, %f2;
+                selp.u32 %r1, 1, 0, %p1;
+                selp.u32 %r2, 2, 0, %p2;
+                or.b32 %r3, %r1, %r2;
+                cvt.ftz.f64.f32 %fd1, %f1;
+                st.global.v4.f32 [%rd1], {%f3, %f4, %f6, %f7};
+                st.global.u32 [%rd1+16], %r3;
+                st.global.f64 [%rd1+24], %fd1;
+                ret;
+            }
+            """;
+        ulong d = Alloc<ulong>(4);
+        Launch(Load(text, "ftz"), 1u, 1u, new KernelParameterBuffer().Add(d));
+        var bits = Download<uint>(d, 8);
+        Assert.That(bits[0], Is.EqualTo(0x80000001u), "without .ftz the subnormal survives");
+        Assert.That(bits[1], Is.EqualTo(0u), ".ftz flushes the input to -0, and -0 + +0 is +0");
+        float tiny = BitConverter.UInt32BitsToSingle(0x1E000000);
+        Assert.That(BitConverter.UInt32BitsToSingle(bits[2]), Is.EqualTo(tiny * tiny));
+        Assert.That(float.IsSubnormal(tiny * tiny), Is.True);
+        Assert.That(bits[3], Is.EqualTo(0u), ".ftz flushes the subnormal product");
+        Assert.That(bits[4], Is.EqualTo(1u), "only setp.ftz sees the subnormal as zero");
+        Assert.That(BitConverter.UInt64BitsToDouble(bits[6] | ((ulong)bits[7] << 32)), Is.EqualTo(-0.0));
+    }
 }

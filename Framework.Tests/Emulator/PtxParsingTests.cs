@@ -130,6 +130,7 @@ public class PtxParsingTests : EmulatorTestBase
     [TestCase("bra $L__nowhere;   // HERE", "$L__nowhere", "not a label")]
     [TestCase("setp.lt.b32 %p1, %b1, %b2;   // HERE", "setp.lt.b32", "not defined for .b32")]
     [TestCase("shfl.bfly.b32 %r1, %r2, 1, 31;   // HERE", "shfl.bfly.b32", "use shfl.sync")]
+    [TestCase("add.ftz.f64 %fd1, %fd2, %fd2;   // HERE", "add.ftz.f64", ".ftz applies to .f32 only")]
     public void OtherRejectedForms(string line, string token, string reasonPart)
     {
         string text = Template.Replace("BODY", line);
