@@ -60,7 +60,7 @@ internal static unsafe class GemmDriver<T, TK>
         nt = DivUp(n, nChunk);
         var job = new TileJob(transA, transB, m, n, k, (nint)a, lda, (nint)b, ldb, (nint)c, ldc,
             accumulate, mChunk, nChunk, nt);
-        Parallel.For(0, mt * nt, job.Execute);
+        Parallel.For(0, mt * nt, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Execute);
     }
 
     sealed class TileJob(bool transA, bool transB, int m, int n, int k, nint a, nint lda, nint b, nint ldb,
