@@ -126,6 +126,7 @@ internal static unsafe class GemmDriver<T, TK>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, bool add, T* edge)
     {
         int mr = TK.MR, nr = TK.NR;

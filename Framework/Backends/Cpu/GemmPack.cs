@@ -18,6 +18,7 @@ namespace Framework.Backends.Cpu;
 internal static unsafe class GemmPack<T> where T : unmanaged, INumber<T>
 {
     /// <summary>Packs A(0..mc, 0..kc) where A(i,p) = a[i*lda + p], or a[p*lda + i] when transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(int mr, bool trans, T* a, nint lda, int mc, int kc, T* dst)
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -66,6 +67,7 @@ internal static unsafe class GemmPack<T> where T : unmanaged, INumber<T>
     }
 
     /// <summary>Packs B(0..kc, 0..nc) where B(p,j) = b[p*ldb + j], or b[j*ldb + p] when transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(int nr, bool trans, T* b, nint ldb, int kc, int nc, T* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)
