@@ -12,8 +12,11 @@ namespace Framework.Tests.Cpu;
 /// </summary>
 public unsafe class GemmKernelTests
 {
-    /// <summary>Which code path computes the product: the public dispatcher or one kernel forced.</summary>
-    public enum Path { Auto, Avx512, Avx2, Scalar }
+    /// <summary>
+    /// Which code path computes the product: the public dispatcher, one kernel forced, or the
+    /// multi-threaded split forced even for small sizes (so its rectangle edges meet odd shapes).
+    /// </summary>
+    public enum Path { Auto, Avx512, Avx2, Scalar, Parallel }
 
     static readonly int[] Sizes = [0, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129];
 
@@ -209,6 +212,12 @@ public unsafe class GemmKernelTests
                 break;
             case Path.Avx2:
                 GemmDriver<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                break;
+            case Path.Parallel when Vector512.IsHardwareAccelerated:
+                GemmDriver<T, GemmKernel512<T>>.RunParallel(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                break;
+            case Path.Parallel:
+                GemmDriver<T, GemmKernelScalar<T>>.RunParallel(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
                 break;
             default:
                 GemmDriver<T, GemmKernelScalar<T>>.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);

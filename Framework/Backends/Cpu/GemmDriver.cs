@@ -34,8 +34,12 @@ internal static unsafe class GemmDriver<T, TK>
     static int MC => Math.Max(TK.MR, 384 * 1024 / (KC * sizeof(T)) / TK.MR * TK.MR);
     static int NC => Math.Max(TK.NR, 4096 * 1024 / (KC * sizeof(T)) / TK.NR * TK.NR);
 
-    /// <summary>Below this many multiply-adds the call stays on the calling thread (~128^3).</summary>
-    internal const long ParallelThreshold = 128L * 128 * 128;
+    /// <summary>
+    /// Below this many multiply-adds the call stays on the calling thread. Waking a pool thread and
+    /// repacking per rectangle costs 10-20 us on the 2-core target VM, and under load from other
+    /// processes 2 threads lost to 1 up to ~256^3; 192^3 (~60 us single-threaded) is the compromise.
+    /// </summary>
+    internal const long ParallelThreshold = 192L * 192 * 192;
 
     // Grow-only per-thread pack buffer (pinned, on the POH): no allocation per call in steady state,
     // and it is collected with the thread, unlike native memory.
@@ -45,15 +49,22 @@ internal static unsafe class GemmDriver<T, TK>
     public static void Run(bool transA, bool transB, int m, int n, int k,
         T* a, nint lda, T* b, nint ldb, T* c, nint ldc, bool accumulate, bool allowParallel = true)
     {
-        int threads = Environment.ProcessorCount;
-        if (!allowParallel || threads == 1 || (long)m * n * k < ParallelThreshold)
-        {
+        if (!allowParallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold)
             RunTile(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-            return;
-        }
-        // Two rectangles per thread lets Parallel.For rebalance when a core is busy with something else
-        // (shared machines), while keeping rectangles large enough to amortise their packing.
-        (int mt, int nt) = Grid(m, n, 2 * threads);
+        else
+            RunParallel(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    }
+
+    /// <summary>Splits C into rectangles computed on the thread pool, whatever the size.</summary>
+    internal static void RunParallel(bool transA, bool transB, int m, int n, int k,
+        T* a, nint lda, T* b, nint ldb, T* c, nint ldc, bool accumulate)
+    {
+        int threads = Environment.ProcessorCount;
+        // Large products use two rectangles per thread so Parallel.For can rebalance when a core is busy
+        // with something else (shared machines); smaller ones one per thread, because every extra
+        // rectangle repacks its share of A and B (at 256^3, 4 rectangles cost ~10% more than 2).
+        int tasks = (long)m * n * k >= 512L * 512 * 512 ? 2 * threads : threads;
+        (int mt, int nt) = Grid(m, n, tasks);
         int mChunk = RoundUp(DivUp(m, mt), TK.MR);
         int nChunk = RoundUp(DivUp(n, nt), TK.NR);
         mt = DivUp(m, mChunk);
