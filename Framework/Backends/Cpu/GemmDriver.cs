@@ -35,11 +35,12 @@ internal static unsafe class GemmDriver<T, TK>
     static int NC => Math.Max(TK.NR, 4096 * 1024 / (KC * sizeof(T)) / TK.NR * TK.NR);
 
     /// <summary>
-    /// Below this many multiply-adds the call stays on the calling thread. Waking a pool thread and
-    /// repacking per rectangle costs 10-20 us on the 2-core target VM, and under load from other
-    /// processes 2 threads lost to 1 up to ~256^3; 192^3 (~60 us single-threaded) is the compromise.
+    /// Below this many multiply-adds the call stays on the calling thread. Measured on the idle 2-core
+    /// target: 2 threads are 0.8x at 64^3, 1.15x at 96^3, 1.5x at 128^3, 1.8x at 256^3 (waking a pool
+    /// thread costs ~1 us there). When other processes load both cores, 2 threads lose up to ~256^3,
+    /// which no threshold can fix without hurting the idle case.
     /// </summary>
-    internal const long ParallelThreshold = 192L * 192 * 192;
+    internal const long ParallelThreshold = 128L * 128 * 128;
 
     // Grow-only per-thread pack buffer (pinned, on the POH): no allocation per call in steady state,
     // and it is collected with the thread, unlike native memory.
