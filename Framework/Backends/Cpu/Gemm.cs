@@ -11,7 +11,7 @@ namespace Framework.Backends.Cpu;
 /// A is M x K: element (i,p) at a[i*lda + p], or at a[p*lda + i] when <c>transA</c> (A stored K x M).
 /// B is K x N: element (p,j) at b[p*ldb + j], or at b[j*ldb + p] when <c>transB</c> (B stored N x K).
 /// C is M x N: element (i,j) at c[i*ldc + j]. With <c>accumulate</c> false C is overwritten and never
-/// read (NaN already in C cannot leak); with true the product is added to C.
+/// read (NaN already in C cannot leak); with true the product is added to C. C must not overlap A or B.
 /// The transposed forms exist so autograd can compute dA = dC B^T and dB = A^T dC without copies.
 /// Kernel choice: AVX-512 where Vector512 is accelerated, AVX2+FMA otherwise, scalar elsewhere.
 /// </remarks>
@@ -61,7 +61,7 @@ internal static unsafe class Gemm
             return;
         }
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallel.For(0, batch, t => Run(transA, transB, m, n, k, (T*)pa + t * strideA, lda, (T*)pb + t * strideB, ldb,
+        Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, t => Run(transA, transB, m, n, k, (T*)pa + t * strideA, lda, (T*)pb + t * strideB, ldb,
             (T*)pc + t * strideC, ldc, accumulate, allowParallel: false));
     }
 
