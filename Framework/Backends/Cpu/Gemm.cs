@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -77,6 +78,11 @@ internal static unsafe class Gemm
                 for (int i = 0; i < m; i++) new Span<T>(c + (nint)i * ldc, n).Clear();
             return;
         }
+        if (m == 1 && !transA && (long)n * k > SmallThreshold)
+        {
+            RowTimesMatrix(transB, n, k, a, b, ldb, c, accumulate);
+            return;
+        }
         if ((long)m * n * k <= SmallThreshold)
         {
             Small(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
@@ -88,6 +94,34 @@ internal static unsafe class Gemm
             GemmDriver<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, allowParallel);
         else
             GemmDriver<T, GemmKernelScalar<T>>.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, allowParallel);
+    }
+
+    /// <summary>
+    /// One contiguous row times a matrix (batch-1 linear layers). This is memory-bound: reading B once
+    /// beats packing it (a read and a write of all of B) for a micro-kernel that would waste 7 of 8 rows.
+    /// </summary>
+    static void RowTimesMatrix<T>(bool transB, int n, int k, T* a, T* b, nint ldb, T* c, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        var cRow = new Span<T>(c, n);
+        if (transB)
+        {
+            // B stored N x K: each output is a dot product of two contiguous rows.
+            var aRow = new ReadOnlySpan<T>(a, k);
+            for (int j = 0; j < n; j++)
+            {
+                T dot = TensorPrimitives.Dot(aRow, new ReadOnlySpan<T>(b + j * ldb, k));
+                cRow[j] = accumulate ? cRow[j] + dot : dot;
+            }
+            return;
+        }
+        // B stored K x N: C += a[p] * B[p, :], row by row; the first row overwrites when not accumulating.
+        for (int p = 0; p < k; p++)
+        {
+            var bRow = new ReadOnlySpan<T>(b + p * ldb, n);
+            if (p == 0 && !accumulate) TensorPrimitives.Multiply(bRow, a[0], cRow);
+            else TensorPrimitives.MultiplyAdd(bRow, a[p], cRow, cRow);
+        }
     }
 
     /// <summary>Direct triple loop for tiny products (e.g. 4x4), where packing would dominate.</summary>
