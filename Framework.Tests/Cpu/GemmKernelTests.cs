@@ -117,6 +117,19 @@ public unsafe class GemmKernelTests
                 Gemm.Dgemm(false, true, m, n, k, pa + t * m * k, k, pb + t * k * n, k, pe + t * m * n, n, true);
         }
         Assert.That(dc, Is.EqualTo(dexpected));
+
+        // strideC = 0 with accumulate sums every product into one C (weight gradient of a shared matrix);
+        // 80 x 32^3 is above the threshold where batch entries would otherwise run in parallel.
+        const int bs = 80, s = 32;
+        float[] xa = Fill<float>(bs * s * s, rng), xb = Fill<float>(s * s, rng);
+        float[] sum = new float[s * s], sumExpected = new float[s * s];
+        fixed (float* pa = xa, pb = xb, ps = sum, pe = sumExpected)
+        {
+            Gemm.SgemmBatched(false, false, s, s, s, pa, s, s * s, pb, s, 0, ps, s, 0, bs, accumulate: true);
+            for (int t = 0; t < bs; t++)
+                Gemm.Sgemm(false, false, s, s, s, pa + t * s * s, s, pb, s, pe, s, true);
+        }
+        Assert.That(sum, Is.EqualTo(sumExpected));
     }
 
     [Test]

@@ -35,7 +35,8 @@ internal static unsafe class Gemm
     /// <summary>
     /// <paramref name="batch"/> independent single-precision products; matrix t starts at
     /// a + t*strideA, b + t*strideB, c + t*strideC. Small matrices are spread over threads by batch
-    /// entry; large ones run one after another, each multi-threaded.
+    /// entry; large ones run one after another, each multi-threaded. A stride may be 0 (shared operand;
+    /// for C with <paramref name="accumulate"/> true this sums the products into one matrix).
     /// </summary>
     public static void SgemmBatched(bool transA, bool transB, int m, int n, int k, float* a, int lda, long strideA,
         float* b, int ldb, long strideB, float* c, int ldc, long strideC, int batch, bool accumulate)
@@ -53,7 +54,9 @@ internal static unsafe class Gemm
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         Validate(transA, transB, m, n, k, lda, ldb, ldc);
         long work = (long)m * n * k;
-        if (batch <= 1 || work >= GemmDriver<T, GemmKernel512<T>>.ParallelThreshold
+        // strideC == 0 (every product into one C, e.g. summing weight gradients over a batch) must stay
+        // sequential: parallel batch entries would race on C. Strides of 0 for A or B (a shared operand) are fine.
+        if (batch <= 1 || strideC == 0 || work >= GemmDriver<T, GemmKernel512<T>>.ParallelThreshold
             || work * batch < GemmDriver<T, GemmKernel512<T>>.ParallelThreshold || Environment.ProcessorCount == 1)
         {
             for (int t = 0; t < batch; t++)
