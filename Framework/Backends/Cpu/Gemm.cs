@@ -65,8 +65,9 @@ internal static unsafe class Gemm
             return;
         }
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, t => Run(transA, transB, m, n, k, (T*)pa + t * strideA, lda, (T*)pb + t * strideB, ldb,
-            (T*)pc + t * strideC, ldc, accumulate, allowParallel: false));
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+        Parallel.For(0, batch, options, t => Run(transA, transB, m, n, k, (T*)pa + t * strideA, lda,
+            (T*)pb + t * strideB, ldb, (T*)pc + t * strideC, ldc, accumulate, allowParallel: false));
     }
 
     static void Run<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc,
