@@ -133,6 +133,23 @@ public unsafe class GemmKernelTests
     }
 
     [Test]
+    public void SingleThreadedCallsDoNotAllocate()
+    {
+        // Pack buffers are thread-static and grow-only: a repeated product below the parallel threshold
+        // must not allocate at all once warm.
+        var rng = new Random(17);
+        float[] a = Fill<float>(100 * 90, rng), b = Fill<float>(90 * 80, rng), c = new float[100 * 80];
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            Gemm.Sgemm(false, true, 100, 80, 90, pa, 90, pb, 90, pc, 80, false);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++)
+                Gemm.Sgemm(false, true, 100, 80, 90, pa, 90, pb, 90, pc, 80, i > 0);
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        }
+    }
+
+    [Test]
     public void RejectsTooSmallLeadingDimensions()
     {
         float[] buf = new float[64];
