@@ -81,14 +81,16 @@ internal static unsafe partial class NormKernels
     {
         long total = (long)n * c * s;
         int items = NormParallel.ElementwiseItems(total);
+        bool stream = NormParallel.Stream(total, s, sizeof(T));
         NormParallel.For(items, total, item =>
         {
             var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
             while (runs.Next(out long e, out long len, out int ch))
             {
                 T* q = k + 4 * ch;
-                NormLoops.Apply(x + e, y + e, (nint)len, q[0], q[1], q[2], q[3]);
+                NormLoops.Apply(x + e, y + e, (nint)len, q[0], q[1], q[2], q[3], stream);
             }
+            NormParallel.Fence(stream);
         });
     }
 
@@ -97,15 +99,17 @@ internal static unsafe partial class NormKernels
     {
         long total = (long)n * c * s;
         int items = NormParallel.ElementwiseItems(total);
+        bool stream = NormParallel.Stream(total, s, sizeof(T));
         NormParallel.For(items, total, item =>
         {
             var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
             while (runs.Next(out long e, out long len, out int ch))
             {
                 T* q = k + 4 * ch;
-                if (x == null) NormLoops.Scale(dy + e, dx + e, (nint)len, q[1]);
-                else NormLoops.Dx(x + e, dy + e, dx + e, (nint)len, q[0], q[1], q[2], q[3]);
+                if (x == null) NormLoops.Scale(dy + e, dx + e, (nint)len, q[1], stream);
+                else NormLoops.Dx(x + e, dy + e, dx + e, (nint)len, q[0], q[1], q[2], q[3], stream);
             }
+            NormParallel.Fence(stream);
         });
     }
 }
