@@ -9,6 +9,9 @@ namespace Framework.Backends.Cpu;
 /// sequential streams even when S is small, e.g. 14x14); each contiguous run looks up its channel.
 /// Reductions keep per-range, per-channel partials and merge them per channel in range order
 /// (Chan's formula for moments), so the result depends on the shape only, not on the threads.
+/// The reduction passes walk the ranges front to back and the elementwise passes that follow them
+/// (apply, dx) back to front: the end of what a reduction just read is what L3 still holds, so the
+/// second read of x (and dy) starts with cache hits instead of evicting them before their turn.
 /// </summary>
 internal static unsafe partial class NormKernels
 {
@@ -82,8 +85,9 @@ internal static unsafe partial class NormKernels
         long total = (long)n * c * s;
         int items = NormParallel.ElementwiseItems(total);
         bool stream = NormParallel.Stream(total, s, sizeof(T));
-        NormParallel.For(items, total, item =>
+        NormParallel.For(items, total, k0 =>
         {
+            int item = items - 1 - k0; // backwards: see the class remarks
             var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
             while (runs.Next(out long e, out long len, out int ch))
             {
@@ -100,8 +104,9 @@ internal static unsafe partial class NormKernels
         long total = (long)n * c * s;
         int items = NormParallel.ElementwiseItems(total);
         bool stream = NormParallel.Stream(total, s, sizeof(T));
-        NormParallel.For(items, total, item =>
+        NormParallel.For(items, total, k0 =>
         {
+            int item = items - 1 - k0; // backwards: see the class remarks
             var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
             while (runs.Next(out long e, out long len, out int ch))
             {

@@ -123,8 +123,11 @@ internal static unsafe partial class NormKernels
             fixed (double* pp = parts)
             {
                 double* p = pp;
-                NormParallel.For(items, g * m, item =>
+                // Groups back to front: the forward pass went front to back, so the last groups'
+                // x is what L3 still holds (the same alternation as the BatchNorm passes).
+                NormParallel.For(items, g * m, k0 =>
                 {
+                    int item = items - 1 - k0;
                     double* part = p + (long)item * stride, plane = part + 2 * c;
                     new Span<double>(part, 2 * c).Clear();
                     long g0 = (long)g * item / items, g1 = (long)g * (item + 1) / items;
