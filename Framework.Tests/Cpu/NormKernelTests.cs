@@ -32,9 +32,10 @@ public unsafe class NormKernelTests
     {
         foreach (TestCaseData d in Cases())
         {
-            int c = (int)d.Arguments[1]!;
+            int c = (int)d.Arguments[1]!, s = (int)d.Arguments[2]!;
             foreach (int groups in new[] { c, 1 }.Concat(c % 2 == 0 && c > 2 ? [c / 2] : []).Distinct())
-                yield return new TestCaseData(d.Arguments[0], c, d.Arguments[2], groups, d.Arguments[3])
+                // One-element groups (S = 1, groups = C) are refused by the functional layer, so they are not a kernel case.
+                if (!(s == 1 && groups == c)) yield return new TestCaseData(d.Arguments[0], c, d.Arguments[2], groups, d.Arguments[3])
                     .SetArgDisplayNames($"{d.Arguments[0]}x{c}x{d.Arguments[2]}", $"g{groups}", (bool)d.Arguments[3]! ? "f32" : "f64");
         }
     }
@@ -62,7 +63,6 @@ public unsafe class NormKernelTests
     [TestCaseSource(nameof(GroupCases))]
     public void GroupNormMatchesReference(int n, int c, int s, int groups, bool f32)
     {
-        if (s == 1 && groups == c) Assert.Ignore("instance statistics need S > 1");
         if (f32) Group<float>(n, c, s, groups, Tol(f32)); else Group<double>(n, c, s, groups, Tol(f32));
     }
 
