@@ -70,6 +70,16 @@ public abstract class LRScheduler
     /// <summary>Restores the position saved by <see cref="StateDict"/> (the groups' lr come from the optimizer's own state dict); validates before writing.</summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
+        var (lastEpoch, stepCount, baseLrs, lastLr) = ValidateStateDict(stateDict);
+        LastEpoch = lastEpoch;
+        StepCount = stepCount;
+        BaseLrs = baseLrs;
+        _lastLr = lastLr;
+    }
+
+    /// <summary>Checks a state dict without changing anything; throws naming the problem.</summary>
+    internal (int LastEpoch, int StepCount, double[] BaseLrs, double[] LastLr) ValidateStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
         ArgumentNullException.ThrowIfNull(stateDict);
         int groups = Optimizer.ParamGroups.Count;
         Tensor Get(string k) => stateDict.TryGetValue(k, out var t) ? t : throw new ArgumentException($"{GetType().Name}.LoadStateDict: missing key \"{k}\"; nothing was loaded");
@@ -78,12 +88,9 @@ public abstract class LRScheduler
             || !baseLrs.DType.IsFloatingPoint() || !lastLr.DType.IsFloatingPoint())
             throw new ArgumentException($"{GetType().Name}.LoadStateDict: expected scalar last_epoch/step_count and float base_lrs/last_lr of length {groups}; nothing was loaded");
         double le = lastEpoch.Item(), sc = stepCount.Item();
-        if (le < 0 || sc < 1 || le != Math.Floor(le) || sc != Math.Floor(sc))
+        if (le < 0 || sc < 1 || le != Math.Floor(le) || sc != Math.Floor(sc) || le > int.MaxValue || sc > int.MaxValue)
             throw new ArgumentException($"{GetType().Name}.LoadStateDict: expected last_epoch >= 0 and step_count >= 1, got {le} and {sc}; nothing was loaded");
-        LastEpoch = (int)le;
-        StepCount = (int)sc;
-        BaseLrs = baseLrs.To(DType.Float64).ToArray<double>();
-        _lastLr = lastLr.To(DType.Float64).ToArray<double>();
+        return ((int)le, (int)sc, baseLrs.To(DType.Float64).ToArray<double>(), lastLr.To(DType.Float64).ToArray<double>());
     }
 }
 
