@@ -1,0 +1,176 @@
+using Framework.Nn;
+using NUnit.Framework;
+
+namespace Framework.Tests.Nn;
+
+/// <summary>
+/// What the layers promise beyond their values: PyTorch's initialisation bounds and seeding, state-dict
+/// keys of Sequential, train/eval of Dropout, the batch-parallel conv path agreeing with the serial one,
+/// and im2col/col2im being adjoint.
+/// </summary>
+public abstract class LayerBehaviourTests : BackendTestBase
+{
+    [Test]
+    public void ConvAndLinearInitialiseWithinPyTorchBounds()
+    {
+        using var conv = new Conv2d(8, 16, 3, groups: 2, generator: new Generator(1), device: Device);
+        double bound = 1 / Math.Sqrt(8 / 2 * 9); // fan_in = in/groups * KH * KW
+        var w = D(conv.Weight);
+        Assert.That(conv.Weight.Shape, Is.EqualTo(new[] { 16, 4, 3, 3 }));
+        Assert.That(w.Max(), Is.LessThanOrEqualTo(bound).And.GreaterThan(0.9 * bound));
+        Assert.That(w.Min(), Is.GreaterThanOrEqualTo(-bound).And.LessThan(-0.9 * bound));
+        // U(-b, b) has standard deviation b / sqrt(3); 576 samples put the estimate within ~10%.
+        double std = Math.Sqrt(w.Select(v => v * v).Average());
+        Assert.That(std, Is.EqualTo(bound / Math.Sqrt(3)).Within(0.1 * bound));
+        Assert.That(D(conv.Bias!).All(v => Math.Abs(v) <= bound), Is.True);
+
+        using var linear = new Linear(50, 7, generator: new Generator(1), device: Device);
+        Assert.That(D(linear.Weight).All(v => Math.Abs(v) <= 1 / Math.Sqrt(50)), Is.True);
+        Assert.That(linear.Bias!.Shape, Is.EqualTo(new[] { 7 }));
+    }
+
+    [Test]
+    public void InitialisationIsSeeded()
+    {
+        using var a = new Linear(4, 3, generator: new Generator(5), device: Device);
+        using var b = new Linear(4, 3, generator: new Generator(5), device: Device);
+        Assert.That(D(a.Weight), Is.EqualTo(D(b.Weight)));
+        var shared = new Generator(5);
+        using var c = new Linear(4, 3, generator: shared, device: Device);
+        using var d = new Linear(4, 3, generator: shared, device: Device);
+        Assert.That(D(c.Weight), Is.EqualTo(D(a.Weight)));
+        Assert.That(D(d.Weight), Is.Not.EqualTo(D(c.Weight)), "a shared generator gives each layer its own draw");
+        using var noBias = new Conv2d(2, 2, 1, bias: false, device: Device);
+        Assert.That(noBias.Bias, Is.Null);
+        Assert.That(noBias.Parameters().Count(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void SequentialUsesPyTorchStateDictKeys()
+    {
+        using var net = new Sequential(new Conv2d(1, 2, 3, device: Device), new BatchNorm2d(2, device: Device), new ReLU(),
+            new Flatten(), new Linear(8, 3, device: Device));
+        Assert.That(net.StateDict().Keys, Is.EquivalentTo(new[]
+        {
+            "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "4.weight", "4.bias",
+        }));
+        Assert.That(net.Parameters().Count(), Is.EqualTo(6));
+        Assert.That(net.Count, Is.EqualTo(5));
+        Assert.That(net[2], Is.InstanceOf<ReLU>());
+        var y = net.Forward(Tensor.Zeros([2, 1, 4, 4], DType.Float32, Device));
+        Assert.That(y.Shape, Is.EqualTo(new[] { 2, 3 }));
+        net.Eval();
+        Assert.That(net[1].Training, Is.False);
+        Assert.Throws<ArgumentException>(() => net.Append(net[0]));
+    }
+
+    [Test]
+    public void DropoutRespectsTrainAndEval()
+    {
+        using var dropout = new Dropout(0.25, new Generator(9));
+        var x = Tensor.Ones([4000], DType.Float64, Device);
+        var y = D(dropout.Forward(x));
+        int zeros = y.Count(v => v == 0);
+        Assert.That(zeros, Is.InRange(850, 1150), "about p of the elements are dropped");
+        Assert.That(y.Where(v => v != 0).All(v => Math.Abs(v - 1 / 0.75) < 1e-12), Is.True, "survivors are scaled by 1/(1-p)");
+        dropout.Eval();
+        Assert.That(dropout.Forward(x), Is.SameAs(x));
+        Assert.That(D(F.Dropout(x, 1, true, new Generator(0))).All(v => v == 0), Is.True);
+        Assert.That(D(F.Dropout(x, 0.5, true, new Generator(3))), Is.EqualTo(D(F.Dropout(x, 0.5, true, new Generator(3)))));
+    }
+
+    [Test]
+    public void FlattenKeepsTheBatchDim()
+    {
+        var x = Tensor.Zeros([2, 3, 4, 5], DType.Float32, Device);
+        Assert.That(new Flatten().Forward(x).Shape, Is.EqualTo(new[] { 2, 60 }));
+        Assert.That(new Flatten(2).Forward(x).Shape, Is.EqualTo(new[] { 2, 3, 20 }));
+        Assert.That(new Flatten(0, 1).Forward(x).Shape, Is.EqualTo(new[] { 6, 4, 5 }));
+    }
+
+    [Test]
+    public void BatchParallelConvMatchesOneSampleAtATime()
+    {
+        // N = 4 and ~1.2M multiply-adds take the parallel chunked path (2+ cores); N = 1 runs serially.
+        var g = new Generator(21);
+        var x = Randn(g, [4, 8, 16, 16], requiresGrad: true);
+        var w = Randn(g, [16, 4, 3, 3], requiresGrad: true);
+        var b = Randn(g, [16], requiresGrad: true);
+        var v = Randn(g, [4, 16, 8, 8]);
+        var y = F.Conv2d(x, w, b, stride: 2, padding: 1, groups: 2);
+        (y * v).Sum().Backward();
+        var dw = D(w.Grad!);
+        var db = D(b.Grad!);
+        var dx = D(x.Grad!);
+        w.Grad = null;
+        b.Grad = null;
+        var ys = new List<double>();
+        var dxs = new List<double>();
+        for (int i = 0; i < 4; i++)
+        {
+            var xi = x[i].Unsqueeze(0).Detach().SetRequiresGrad();
+            var yi = F.Conv2d(xi, w, b, stride: 2, padding: 1, groups: 2);
+            (yi * v[i].Unsqueeze(0)).Sum().Backward();
+            ys.AddRange(D(yi));
+            dxs.AddRange(D(xi.Grad!));
+        }
+        AssertClose(D(y), [.. ys], 1e-12, 1e-12, "output");
+        AssertClose(dx, [.. dxs], 1e-12, 1e-12, "input gradient");
+        AssertClose(dw, D(w.Grad!), 1e-10, 1e-10, "weight gradient");
+        AssertClose(db, D(b.Grad!), 1e-10, 1e-10, "bias gradient");
+    }
+
+    [Test]
+    public void Im2ColAndCol2ImAreAdjoint()
+    {
+        // <im2col(x), c> == <x, col2im(c)> for every geometry: col2im sums exactly what im2col copied.
+        var g = new Generator(8);
+        var geo = new Backends.Conv2dGeometry(2, 3, 7, 6, 4, 3, 2, 2, 1, 1, 2, 2, 1, 1);
+        var x = Randn(g, [2, 3, 7, 6]);
+        var c = Randn(g, [2, geo.ColRows, geo.ColCols]);
+        var cols = Tensor.Empty([2, geo.ColRows, geo.ColCols], DType.Float64, Device);
+        x.Backend.Im2Col(x, cols, geo);
+        var back = Tensor.Empty([2, 3, 7, 6], DType.Float64, Device);
+        x.Backend.Col2Im(c, back, geo);
+        double lhs = D(cols).Zip(D(c), (a, b) => a * b).Sum();
+        double rhs = D(x).Zip(D(back), (a, b) => a * b).Sum();
+        Assert.That(lhs, Is.EqualTo(rhs).Within(1e-10 * Math.Abs(rhs) + 1e-12));
+        // Spot values of row (c=0, kh=1, kw=1): column (oh=0, ow=0) reads column 0*1 - 2 + 1*1 = -1, the padding, so 0;
+        // column (oh=1, ow=2) reads x[0, 0, 1*2 - 1 + 1*2, 2*1 - 2 + 1*1] = x[0, 0, 3, 1].
+        var colsHost = D(cols);
+        int row = (0 * 3 + 1) * 2 + 1;
+        Assert.That(colsHost[row * geo.ColCols + 0], Is.EqualTo(0));
+        Assert.That(colsHost[row * geo.ColCols + 1 * geo.OW + 2], Is.EqualTo(D(x)[3 * 6 + 1]));
+    }
+
+    [Test]
+    public void InputWithoutGradStillGivesParameterGradients()
+    {
+        var g = new Generator(6);
+        var x = Randn(g, [2, 3, 5, 5]);
+        using var conv = new Conv2d(3, 2, 3, generator: g, dtype: DType.Float64, device: Device);
+        conv.Forward(x).Sum().Backward();
+        Assert.That(conv.Weight.Grad, Is.Not.Null);
+        Assert.That(conv.Bias!.Grad, Is.Not.Null);
+        // Each bias gradient is the number of output positions: 2 samples x 3 x 3.
+        Assert.That(D(conv.Bias.Grad!), Is.EqualTo(new[] { 18.0, 18.0 }));
+    }
+
+    [Test]
+    public void EmptyBatchesGiveEmptyOutputsAndZeroParameterGradients()
+    {
+        using var conv = new Conv2d(2, 3, 3, padding: 1, dtype: DType.Float64, device: Device);
+        var x = Tensor.Zeros([0, 2, 4, 4], DType.Float64, Device);
+        var y = conv.Forward(x);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 0, 3, 4, 4 }));
+        y.Sum().Backward();
+        Assert.That(D(conv.Weight.Grad!).All(v => v == 0), Is.True);
+        Assert.That(F.MaxPool2d(x, 2).Shape, Is.EqualTo(new[] { 0, 2, 2, 2 }));
+    }
+}
+
+[TestFixture]
+public class LayerBehaviourTestsCpu : LayerBehaviourTests
+{
+    protected override Device Device => Device.Cpu;
+}
