@@ -72,7 +72,11 @@ public static class DigitsApp
     }
 
     /// <summary>Folds a multi-line message (a state-dict problem list) into one line.</summary>
-    internal static string OneLine(string message) => string.Join("; ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    internal static string OneLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "" : lines.Skip(1).Aggregate(lines[0], (acc, l) => acc + (acc.EndsWith(':') ? " " : "; ") + l);
+    }
 
     private static int Fail(TextWriter error, string message)
     {
