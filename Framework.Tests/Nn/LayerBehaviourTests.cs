@@ -157,6 +157,36 @@ public abstract class LayerBehaviourTests : BackendTestBase
     }
 
     [Test]
+    public void MaxPoolRoutesTiesToTheFirstMaximumAndPropagatesNaN()
+    {
+        // One 2x2 window of equal values: the whole gradient goes to the first (row-major) position.
+        var x = T([5, 5, 5, 5, 1, 2, 3, 4], [1, 2, 2, 2], requiresGrad: true);
+        var y = F.MaxPool2d(x, 2);
+        Assert.That(D(y), Is.EqualTo(new[] { 5.0, 4.0 }));
+        y.Sum().Backward();
+        Assert.That(D(x.Grad!), Is.EqualTo(new[] { 1.0, 0, 0, 0, 0, 0, 0, 1 }));
+        var withNaN = T([1, double.NaN, 3, 2], [1, 1, 2, 2]);
+        Assert.That(double.IsNaN(D(F.MaxPool2d(withNaN, 2))[0]), Is.True);
+    }
+
+    [Test]
+    public void LossReductionsHaveTheRightShapes()
+    {
+        var logits = T(new double[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        var target = Tensor.FromArray(new long[] { 2, 0 }, null, Device);
+        Assert.That(F.CrossEntropy(logits, target, Reduction.None).Shape, Is.EqualTo(new[] { 2 }));
+        Assert.That(F.CrossEntropy(logits, target).Shape, Is.Empty);
+        using var loss = new CrossEntropyLoss(Reduction.Sum);
+        double sum = loss.Forward(logits, target).Item();
+        double mean = new CrossEntropyLoss().Forward(logits, target).Item();
+        Assert.That(sum, Is.EqualTo(2 * mean).Within(1e-12));
+        // Row 0 targets its largest logit: -log softmax = log(1 + e^-1 + e^-2).
+        Assert.That(D(F.CrossEntropy(logits, target, Reduction.None))[0], Is.EqualTo(Math.Log(1 + Math.Exp(-1) + Math.Exp(-2))).Within(1e-12));
+        Assert.That(new MseLoss(Reduction.None).Forward(logits, logits).Shape, Is.EqualTo(new[] { 2, 3 }));
+        Assert.That(new NllLoss().Forward(logits.LogSoftmax(1), target).Item(), Is.EqualTo(mean).Within(1e-12));
+    }
+
+    [Test]
     public void EmptyBatchesGiveEmptyOutputsAndZeroParameterGradients()
     {
         using var conv = new Conv2d(2, 3, 3, padding: 1, dtype: DType.Float64, device: Device);

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Framework.Backends.Cpu;
 
@@ -21,6 +21,7 @@ internal static unsafe class ConvKernels
         return (lo, hi);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2Col<T>(T* x, T* cols, in Conv2dGeometry g) where T : unmanaged, INumberBase<T>
     {
         int oh = g.OH, ow = g.OW;
@@ -46,6 +47,7 @@ internal static unsafe class ConvKernels
                 }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im<T>(T* cols, T* x, in Conv2dGeometry g) where T : unmanaged, INumberBase<T>
     {
         int oh = g.OH, ow = g.OW;
@@ -67,12 +69,22 @@ internal static unsafe class ConvKernels
                         T* d = x + c * plane + (long)ih * g.W + off;
                         if (g.SW == 1)
                         {
-                            var span = new Span<T>(d + lo, hi - lo);
-                            TensorPrimitives.Add<T>(span, new ReadOnlySpan<T>(s + lo, hi - lo), span);
+                            AddTo(d + lo, s + lo, hi - lo);
                         }
                         else for (int j = lo; j < hi; j++) d[(long)j * g.SW] += s[j];
                     }
                 }
+    }
+
+    /// <summary>d[0..n) += s[0..n); rows are a feature map's width, short enough that an inline loop beats a library call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo<T>(T* d, T* s, int n) where T : unmanaged, INumberBase<T>
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                (Vector.Load(d + j) + Vector.Load(s + j)).Store(d + j);
+        for (; j < n; j++) d[j] += s[j];
     }
 
     /// <summary>Row-major C (+)= op(A) op(B) in the element type T (float or double).</summary>

@@ -6,6 +6,7 @@ namespace Framework.Backends.Cpu;
 // Convolution as im2col + GEMM, one sample at a time so the column matrix (C*KH*KW x OH*OW) stays in
 // a per-thread buffer. With at least as many samples as cores, contiguous chunks of the batch run in
 // parallel with single-threaded GEMMs; otherwise samples run in order and the GEMM splits itself.
+// (Chunks are handed out dynamically, several per core, because this machine's cores are shared.)
 // Weight and bias gradients are summed per chunk and the partials added in chunk order, so results do
 // not depend on thread scheduling.
 internal sealed unsafe partial class CpuBackend
@@ -50,12 +51,19 @@ internal sealed unsafe partial class CpuBackend
         else for (int i = 0; i < n; i++) body(i);
     }
 
-    /// <summary>Number of batch chunks run in parallel: one per core when there are enough samples and enough work, else 1.</summary>
-    private static int Chunks(in Conv2dGeometry g)
+    /// <summary>
+    /// Number of batch chunks: 1 (serial samples, the GEMM may split itself) for small batches or little
+    /// work; otherwise up to 4 per core, taken dynamically from the pool so a core slowed by another
+    /// process does not hold the rest back, capped so the per-chunk weight-gradient partials stay small.
+    /// </summary>
+    private static int Chunks(in Conv2dGeometry g, int elementSize)
     {
         int cores = Environment.ProcessorCount;
         long macs = (long)g.N * g.OutC * g.ColCols * (g.ColRows / g.Groups);
-        return cores > 1 && g.N >= cores && macs >= (1L << 20) ? cores : 1;
+        if (cores == 1 || g.N < cores || macs < (1L << 20)) return 1;
+        long weightBytes = Math.Max(1L, (long)g.OutC * (g.ColRows / g.Groups) * elementSize);
+        long byMemory = Math.Max(cores, (64L << 20) / weightBytes);
+        return (int)Math.Min(Math.Min(g.N, 4L * cores), byMemory);
     }
 
     public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor y, in Conv2dGeometry geometry)
@@ -77,7 +85,7 @@ internal sealed unsafe partial class CpuBackend
         T* pb = bias is null ? null : Ptr<T>(bias);
         int l = g.ColCols, cog = g.OutC / g.Groups, kg = g.ColRows / g.Groups;
         long xs = (long)g.C * g.H * g.W, ys = (long)g.OutC * l, colSize = (long)g.ColRows * l;
-        int chunks = Chunks(g);
+        int chunks = Chunks(g, sizeof(T));
         bool innerParallel = chunks == 1;
         void Sample(int i)
         {
@@ -101,6 +109,8 @@ internal sealed unsafe partial class CpuBackend
     private static void RunChunks(int n, int chunks, Action<int, int, int> body)
     {
         if (chunks <= 1) { body(0, n, 0); return; }
+        // Chunk boundaries depend only on n and the chunk count, so the partial sums (and the result) do
+        // not depend on which thread ran which chunk.
         Parallel.For(0, chunks, c => body((int)((long)n * c / chunks), (int)((long)n * (c + 1) / chunks), c));
     }
 
@@ -114,7 +124,7 @@ internal sealed unsafe partial class CpuBackend
         int l = g.ColCols, cog = g.OutC / g.Groups, kg = g.ColRows / g.Groups;
         long xs = (long)g.C * g.H * g.W, ys = (long)g.OutC * l, colSize = (long)g.ColRows * l;
         long wSize = (long)g.OutC * kg;
-        int chunks = Chunks(g);
+        int chunks = Chunks(g, sizeof(T));
         bool innerParallel = chunks == 1;
         // Chunk c accumulates its weight/bias gradient in partial c; chunk 0's partial is the output itself.
         var partialW = new T[chunks > 1 && pdw != null ? (chunks - 1) * wSize : 0];

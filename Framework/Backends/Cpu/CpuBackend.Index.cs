@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Framework.Backends.Cpu;
 
@@ -46,6 +47,7 @@ internal sealed unsafe partial class CpuBackend
             for (int d = dim + 1; d < rank; d++) inner *= ishape[d];
             long isize = ishape[dim], dsize = dshape[dim];
             long rows = index.Numel / (isize * inner);
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Row(long r)
             {
                 long ib = r * isize * inner, db = r * dsize * inner;
@@ -63,6 +65,7 @@ internal sealed unsafe partial class CpuBackend
             return;
         }
         var dstrides = data._strides;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Slice(int s)
         {
             for (long q = 0; q < perSlice; q++)

@@ -1,9 +1,11 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Framework.Backends.Cpu;
 
 // Pooling, one (n, c) plane per work item. Window bounds follow PyTorch's CPU kernels exactly, so
-// padding, ceil mode and count_include_pad give the same divisors and argmax positions.
+// padding, ceil mode and count_include_pad give the same divisors and argmax positions. Plane bodies
+// skip tiered compilation (AggressiveOptimization): they run a few times per step, too rarely to be promoted early.
 internal sealed unsafe partial class CpuBackend
 {
     /// <summary>Input rows [Start, End) of output row <paramref name="o"/> and the divisor's share (see AvgWindow).</summary>
@@ -45,7 +47,7 @@ internal sealed unsafe partial class CpuBackend
         T* px = Ptr<T>(x), py = Ptr<T>(y);
         long* pi = Ptr<long>(indices);
         long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
-        ForEachPlane(g, outPlane * g.KH * g.KW, p =>
+        ForEachPlane(g, outPlane * g.KH * g.KW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p) =>
         {
             T* xp = px + p * inPlane;
             for (int oh = 0; oh < g.OH; oh++)
@@ -91,7 +93,7 @@ internal sealed unsafe partial class CpuBackend
     {
         T* px = Ptr<T>(x), py = Ptr<T>(y);
         long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
-        ForEachPlane(g, outPlane * Math.Max(1, g.KH * g.KW), p =>
+        ForEachPlane(g, outPlane * Math.Max(1, g.KH * g.KW), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p) =>
         {
             T* xp = px + p * inPlane;
             if (backward) new Span<T>(xp, checked((int)inPlane)).Clear();
