@@ -81,7 +81,8 @@ public static class SvgPlot
             sb.Append(CultureInfo.InvariantCulture, $"<polyline points=\"{pts}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>\n");
             foreach (var m in history)
                 sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{F(X(m.Epoch - history[0].Epoch + 1))}\" cy=\"{F(y(value(m)))}\" r=\"2.5\" fill=\"{color}\"/>\n");
-            double ly = Top + 14 + legendRow * 16, lx = Left + pw - 170;
+            // Middle right: accuracy curves hug the top and loss curves the bottom once training converges.
+            double ly = Top + ph * 0.4 + legendRow * 16, lx = Left + pw - 170;
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(lx)}\" y1=\"{F(ly)}\" x2=\"{F(lx + 26)}\" y2=\"{F(ly)}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>\n");
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(lx + 32)}\" y=\"{F(ly + 4)}\">{label}</text>\n");
         }
