@@ -175,6 +175,7 @@ public class SafetensorsTests
         Rejected(Raw("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]), "twice");
         Rejected(Raw(One("F32", "[-1]", 0, 4), new byte[4]), "shape entries");
         Rejected(Raw(One("F32", "[2,3]", 0, 20), new byte[20]), "needs 24 bytes");
+        Rejected(Raw(One("F64", "[2147483647,2147483647,2147483647]", 0, 8), new byte[8]), "too large");
         Rejected(Raw(One("F32", "[1]", 4, 0), new byte[4]), "0 <= begin <= end");
         Rejected(Raw("{\"__metadata__\":{\"a\":1}}", []), "must be a string");
         var bytes = Encoding.UTF8.GetBytes(One("F32", "[1]", 0, 4));

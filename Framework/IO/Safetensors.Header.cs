@@ -100,7 +100,13 @@ public static partial class Safetensors
         if (!o[0].TryGetInt64(out long begin) || !o[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw bad($"tensor \"{name}\": data_offsets {off.GetRawText()} must be integers with 0 <= begin <= end");
         long expected;
-        try { expected = checked(Shapes.Numel(shape) * dtype.ElementSize()); }
+        try
+        {
+            // Checked: a hostile shape must not wrap around to a small byte count.
+            long numel = 1;
+            foreach (int dim in shape) numel = checked(numel * dim);
+            expected = checked(numel * dtype.ElementSize());
+        }
         catch (OverflowException) { throw bad($"tensor \"{name}\": shape {Shapes.Format(shape)} is too large"); }
         if (end - begin != expected)
             throw bad($"tensor \"{name}\": {code} shape {Shapes.Format(shape)} needs {expected} bytes, but data_offsets [{begin}, {end}] hold {end - begin}");
