@@ -94,6 +94,8 @@ public static class ModuleSafetensorsExtensions
     /// <summary>
     /// Loads a safetensors file (for example one written by PyTorch's <c>save_file(model.state_dict())</c>)
     /// into the module; the file and every key, shape and dtype are validated before anything is written.
+    /// For a file written by <see cref="Checkpoint.Save"/> with optimizer state, use <see cref="Checkpoint.Load"/>
+    /// (with <paramref name="strict"/>, the optimizer's keys would be unexpected here).
     /// </summary>
     public static LoadStateDictResult LoadSafetensors(this Module module, string path, bool strict = true)
     {

@@ -64,9 +64,11 @@ internal static class ProgressViews
 
         public void EndEpoch(EpochMetrics m, int epochs, double etaSeconds)
         {
+            // The bar keeps a short description (terminals are often 80 columns); the full figures go above it.
             _task!.Value = _task.MaxValue;
-            _task.Description = Markup.Escape(Summary(m, epochs, etaSeconds));
+            _task.Description = string.Format(CultureInfo.InvariantCulture, "epoch {0}/{1}  held-out acc {2:P1}", m.Epoch, epochs, m.TestAccuracy);
             _task.StopTask();
+            AnsiConsole.MarkupLine(Markup.Escape(Summary(m, epochs, etaSeconds)));
         }
 
         public void Line(string text) => AnsiConsole.MarkupLine(Markup.Escape(text));
