@@ -187,6 +187,22 @@ public abstract class LayerBehaviourTests : BackendTestBase
     }
 
     [Test]
+    public void UnbatchedInputsWorkAsABatchOfOne()
+    {
+        var g = new Generator(12);
+        var x = Randn(g, [3, 6, 5], requiresGrad: true);
+        var w = Randn(g, [2, 3, 3, 3]);
+        var y = F.Conv2d(x, w, padding: 1);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 2, 6, 5 }));
+        AssertClose(D(y), D(F.Conv2d(x.Unsqueeze(0), w, padding: 1)), 0, 0, "conv");
+        Assert.That(F.MaxPool2d(x, 2).Shape, Is.EqualTo(new[] { 3, 3, 2 }));
+        Assert.That(F.AvgPool2d(x, 3, 1, 1).Shape, Is.EqualTo(new[] { 3, 6, 5 }));
+        Assert.That(F.AdaptiveAvgPool2d(x, 1).Shape, Is.EqualTo(new[] { 3, 1, 1 }));
+        y.Sum().Backward();
+        Assert.That(x.Grad!.Shape, Is.EqualTo(new[] { 3, 6, 5 }));
+    }
+
+    [Test]
     public void EmptyBatchesGiveEmptyOutputsAndZeroParameterGradients()
     {
         using var conv = new Conv2d(2, 3, 3, padding: 1, dtype: DType.Float64, device: Device);
