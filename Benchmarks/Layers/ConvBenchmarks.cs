@@ -10,7 +10,7 @@ namespace Benchmarks.Layers;
 
 /// <summary>
 /// Conv2d 64->64, 3x3, padding 1 on (32, 64, 56, 56) float32, the reference layer. Measured
-/// against compute: one forward is 2 N Cout Cin 9 H W = 14.8 GFLOP; forward + backward (dx and dW,
+/// against compute: one forward is 2 N Cout Cin 9 H W = 7.4 GFLOP; forward + backward (dx and dW,
 /// each a GEMM of the forward's size) is three times that. The GFLOP/s column divides those counts by
 /// the mean time. PyTorch's figure for the forward comes from ../shared/anchors/torch_ops_cpu.py.
 /// </summary>

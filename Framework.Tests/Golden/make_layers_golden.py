@@ -71,7 +71,26 @@ add("ce_large_logits", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1), 
 add("gather_dim1", lambda x, i: torch.gather(x, 1, i), [rnd(3, 4, 5), torch.randint(0, 4, (3, 2, 5))])
 add("gather_dim0_smaller", lambda x, i: torch.gather(x, 0, i), [rnd(4, 3), torch.tensor([[3, 0], [3, 3], [1, 2]])])
 
+# A whole model: PyTorch's own weights loaded through the state dict (keys "0.weight", "1.running_mean", ...),
+# one training-mode forward, cross-entropy with label smoothing, backward. Checks keys, semantics and
+# the running-statistics update end to end.
+torch.manual_seed(99)
+nn = torch.nn
+net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2), nn.LeakyReLU(0.1), nn.AdaptiveAvgPool2d(2),
+                    nn.Flatten(), nn.Linear(24, 5), nn.Tanh()).double()
+def tensor_json(t):
+    return {"shape": list(t.shape), "data": t.detach().double().flatten().tolist(), "int": not t.is_floating_point()}
+state = {k: tensor_json(v) for k, v in net.state_dict().items()}
+x = torch.randn(3, 2, 9, 9, dtype=D)
+target = torch.tensor([4, 0, 2])
+loss = F.cross_entropy(net(x), target, label_smoothing=0.1)
+loss.backward()
+model = {"state": state, "input": tensor_json(x), "target": tensor_json(target), "loss": loss.item(),
+         "grads": {k: tensor_json(p.grad) for k, p in net.named_parameters()},
+         "after": {k: tensor_json(v) for k, v in net.state_dict().items() if "running" in k or "num_batches" in k}}
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json")
 with open(out, "w") as f:
-    json.dump({"generator": "make_layers_golden.py", "torch": torch.__version__, "cases": cases}, f)
+    json.dump({"generator": "make_layers_golden.py", "torch": torch.__version__, "cases": cases, "model": model}, f)
 print(f"wrote {len(cases)} cases to {out}")

@@ -18,7 +18,7 @@ public abstract class LayerBadInputTests : BackendTestBase
     public void Conv2dArguments()
     {
         var w = Z(4, 3, 3, 3);
-        Throws<ArgumentException>(() => F.Conv2d(Z(3, 5, 5), w), "4D input", "3D input [3, 5, 5]");
+        Throws<ArgumentException>(() => F.Conv2d(Z(5, 5), w), "4D (N, C, H, W) input", "2D input [5, 5]");
         Throws<ArgumentException>(() => F.Conv2d(Z(1, 2, 5, 5), w), "[1, 2, 5, 5] has 2 channels", "expects 3 channels");
         Throws<ArgumentException>(() => F.Conv2d(Z(1, 4, 5, 5), w, groups: 2), "groups=2 expects 6 channels", "has 4 channels");
         Throws<ArgumentException>(() => F.Conv2d(Z(1, 3, 2, 5), w), "kernel size 3x3", "padded input 2x5");
@@ -33,7 +33,7 @@ public abstract class LayerBadInputTests : BackendTestBase
     [Test]
     public void PoolingArguments()
     {
-        Throws<ArgumentException>(() => F.MaxPool2d(Z(2, 5, 5), 2), "4D input", "3D input [2, 5, 5]");
+        Throws<ArgumentException>(() => F.MaxPool2d(Z(2, 1, 5, 5, 1), 2), "4D (N, C, H, W) input", "5D input [2, 1, 5, 5, 1]");
         Throws<ArgumentException>(() => F.MaxPool2d(Z(1, 1, 2, 2), 3), "larger than the padded input", "[1, 1, 2, 2]");
         Throws<ArgumentException>(() => F.AvgPool2d(Z(1, 1, 5, 5), 3, padding: 2), "half the kernel size", "padding (2, 2)");
         Throws<ArgumentException>(() => F.AvgPool2d(Z(1, 1, 5, 5), 2, divisorOverride: 0), "positive divisorOverride", "got 0");

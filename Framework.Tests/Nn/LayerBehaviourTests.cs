@@ -121,6 +121,48 @@ public abstract class LayerBehaviourTests : BackendTestBase
     }
 
     [Test]
+    public void ParallelPoolingAndIndexingMatchTheSerialPaths()
+    {
+        // [4, 16, 64, 64] pools plane-parallel and its max-pool backward scatters row-parallel (65536 outputs, the
+        // parallel threshold); single planes run serially. Results must agree exactly.
+        var g = new Generator(30);
+        var x = Randn(g, [4, 16, 64, 64], requiresGrad: true);
+        var ym = F.MaxPool2d(x, 3, 2, 1);
+        var ya = F.AvgPool2d(x, 3, 2, 1, countIncludePad: false);
+        var vm = Randn(g, ym.Shape);
+        var va = Randn(g, ya.Shape);
+        ((ym * vm).Sum() + (ya * va).Sum()).Backward();
+        foreach (var (n, c) in new[] { (0, 0), (1, 5), (3, 15) })
+        {
+            var xp = x.Detach().Narrow(0, n, 1).Narrow(1, c, 1).Clone().SetRequiresGrad();
+            var pm = F.MaxPool2d(xp, 3, 2, 1);
+            var pa = F.AvgPool2d(xp, 3, 2, 1, countIncludePad: false);
+            var wm = vm.Narrow(0, n, 1).Narrow(1, c, 1);
+            var wa = va.Narrow(0, n, 1).Narrow(1, c, 1);
+            ((pm * wm).Sum() + (pa * wa).Sum()).Backward();
+            AssertClose(D(pm), D(ym.Narrow(0, n, 1).Narrow(1, c, 1)), 0, 0, $"max plane ({n}, {c})");
+            AssertClose(D(pa), D(ya.Narrow(0, n, 1).Narrow(1, c, 1)), 0, 0, $"avg plane ({n}, {c})");
+            AssertClose(D(xp.Grad!), D(x.Grad!.Narrow(0, n, 1).Narrow(1, c, 1)), 1e-15, 1e-15, $"grad plane ({n}, {c})");
+        }
+
+        // Gather / scatter-add over 300 rows of 300: row-parallel against a host loop.
+        var src = Randn(g, [300, 300], requiresGrad: true);
+        var idxHost = new long[300 * 300];
+        for (int i = 0; i < idxHost.Length; i++) idxHost[i] = (i * 7919L) % 300;
+        var idx = Tensor.FromArray(idxHost, [300, 300], Device);
+        var gathered = D(src.Gather(1, idx));
+        var host = D(src);
+        for (int r = 0; r < 300; r += 37)
+            for (int j = 0; j < 300; j++)
+                Assert.That(gathered[r * 300 + j], Is.EqualTo(host[r * 300 + idxHost[r * 300 + j]]));
+        src.Gather(1, idx).Sum().Backward();
+        var counts = D(src.Grad!);
+        var expected = new double[300 * 300];
+        foreach (var (v, i) in idxHost.Select((v, i) => (v, i))) expected[i / 300 * 300 + v] += 1;
+        Assert.That(counts, Is.EqualTo(expected));
+    }
+
+    [Test]
     public void Im2ColAndCol2ImAreAdjoint()
     {
         // <im2col(x), c> == <x, col2im(c)> for every geometry: col2im sums exactly what im2col copied.
@@ -184,6 +226,22 @@ public abstract class LayerBehaviourTests : BackendTestBase
         Assert.That(D(F.CrossEntropy(logits, target, Reduction.None))[0], Is.EqualTo(Math.Log(1 + Math.Exp(-1) + Math.Exp(-2))).Within(1e-12));
         Assert.That(new MseLoss(Reduction.None).Forward(logits, logits).Shape, Is.EqualTo(new[] { 2, 3 }));
         Assert.That(new NllLoss().Forward(logits.LogSoftmax(1), target).Item(), Is.EqualTo(mean).Within(1e-12));
+    }
+
+    [Test]
+    public void UnbatchedInputsWorkAsABatchOfOne()
+    {
+        var g = new Generator(12);
+        var x = Randn(g, [3, 6, 5], requiresGrad: true);
+        var w = Randn(g, [2, 3, 3, 3]);
+        var y = F.Conv2d(x, w, padding: 1);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 2, 6, 5 }));
+        AssertClose(D(y), D(F.Conv2d(x.Unsqueeze(0), w, padding: 1)), 0, 0, "conv");
+        Assert.That(F.MaxPool2d(x, 2).Shape, Is.EqualTo(new[] { 3, 3, 2 }));
+        Assert.That(F.AvgPool2d(x, 3, 1, 1).Shape, Is.EqualTo(new[] { 3, 6, 5 }));
+        Assert.That(F.AdaptiveAvgPool2d(x, 1).Shape, Is.EqualTo(new[] { 3, 1, 1 }));
+        y.Sum().Backward();
+        Assert.That(x.Grad!.Shape, Is.EqualTo(new[] { 3, 6, 5 }));
     }
 
     [Test]

@@ -18,7 +18,7 @@ namespace Framework.Backends;
 /// <param name="PW">Zero padding added left and right.</param>
 /// <param name="DH">Vertical dilation (spacing between kernel taps).</param>
 /// <param name="DW">Horizontal dilation.</param>
-/// <param name="Groups">Channel groups: input channels g*C/G.. connect only to output channels g*OutC/G...</param>
+/// <param name="Groups">Channel groups G: input channels [g C/G, (g+1) C/G) feed only output channels [g OutC/G, (g+1) OutC/G).</param>
 public readonly record struct Conv2dGeometry(int N, int C, int H, int W, int OutC, int KH, int KW,
     int SH, int SW, int PH, int PW, int DH, int DW, int Groups)
 {

@@ -6,7 +6,7 @@ namespace Framework.Nn;
 public static partial class F
 {
     /// <summary>
-    /// 2-D cross-correlation (PyTorch's <c>conv2d</c>) of input [N, C, H, W] with weight
+    /// 2-D cross-correlation (PyTorch's <c>conv2d</c>) of input [N, C, H, W] (or unbatched [C, H, W]) with weight
     /// [OutC, C / groups, KH, KW] plus an optional bias [OutC], with zero padding. Output
     /// [N, OutC, OH, OW], OH = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1.
     /// </summary>
@@ -16,6 +16,7 @@ public static partial class F
     /// <summary>2-D convolution with separate (height, width) stride, padding and dilation; see the square overload.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups = 1)
     {
+        if (input is { Dim: 3 }) return Unbatched(input, x => Conv2d(x, weight, bias, stride, padding, dilation, groups));
         var g = ConvGeometry(input, weight, bias, stride, padding, dilation, groups);
         using var x = input.ContiguousOwned();
         using var w = weight.ContiguousOwned();
@@ -30,6 +31,14 @@ public static partial class F
         return Engine.Record(node, y, inputs);
     }
 
+    /// <summary>Runs a batched op on an unbatched [C, H, W] input as a batch of one (PyTorch accepts both).</summary>
+    private static Tensor Unbatched(Tensor input, Func<Tensor, Tensor> batched)
+    {
+        using var x = input.Unsqueeze(0);
+        using var y = batched(x);
+        return y.Squeeze(0);
+    }
+
     /// <summary>Validates a convolution's arguments (before any work) and returns its geometry.</summary>
     private static Conv2dGeometry ConvGeometry(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
         (int H, int W) dilation, int groups)
@@ -40,7 +49,7 @@ public static partial class F
         input.CheckSameKind(weight, "Conv2d");
         if (bias is not null) input.CheckSameKind(bias, "Conv2d");
         if (input.Dim != 4)
-            throw new ArgumentException($"Conv2d expected 4D input (N, C, H, W), got {input.Dim}D input {Shapes.Format(input._shape)}");
+            throw new ArgumentException($"Conv2d expected 3D (C, H, W) or 4D (N, C, H, W) input, got {input.Dim}D input {Shapes.Format(input._shape)}");
         if (weight.Dim != 4)
             throw new ArgumentException($"Conv2d expected 4D weight (OutC, C/groups, KH, KW), got {weight.Dim}D weight {Shapes.Format(weight._shape)}");
         if (stride.H <= 0 || stride.W <= 0) throw new ArgumentException($"Conv2d expected a positive stride, got ({stride.H}, {stride.W})");

@@ -5,6 +5,8 @@ namespace Framework.Nn;
 
 public static partial class F
 {
+    // Every pooling function also accepts an unbatched [C, H, W] input, as PyTorch does.
+
     /// <summary>Max pooling over [N, C, H, W] with square windows; stride defaults to the kernel size.</summary>
     public static Tensor MaxPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
         MaxPool2d(input, (kernelSize, kernelSize), stride is { } s ? (s, s) : null, (padding, padding), (dilation, dilation), ceilMode);
@@ -17,6 +19,7 @@ public static partial class F
     public static Tensor MaxPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         (int H, int W)? dilation = null, bool ceilMode = false)
     {
+        if (input is { Dim: 3 }) return Unbatched(input, x => MaxPool2d(x, kernelSize, stride, padding, dilation, ceilMode));
         var g = PoolGeometry("MaxPool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1), ceilMode);
         using var x = input.ContiguousOwned();
         var y = input.EmptyLike([g.N, g.C, g.OH, g.OW]);
@@ -44,6 +47,7 @@ public static partial class F
     public static Tensor AvgPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
     {
+        if (input is { Dim: 3 }) return Unbatched(input, x => AvgPool2d(x, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride));
         if (divisorOverride is { } dv && dv <= 0) throw new ArgumentException($"AvgPool2d expected a positive divisorOverride, got {dv}");
         var g = PoolGeometry("AvgPool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode)
             with { CountIncludePad = countIncludePad, DivisorOverride = divisorOverride ?? 0 };
@@ -59,6 +63,7 @@ public static partial class F
     /// </summary>
     public static Tensor AdaptiveAvgPool2d(Tensor input, (int H, int W) outputSize)
     {
+        if (input is { Dim: 3 }) return Unbatched(input, x => AdaptiveAvgPool2d(x, outputSize));
         CheckPoolInput("AdaptiveAvgPool2d", input);
         if (outputSize.H <= 0 || outputSize.W <= 0)
             throw new ArgumentException($"AdaptiveAvgPool2d expected a positive output size, got ({outputSize.H}, {outputSize.W})");
@@ -82,7 +87,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         input.CheckFloatingPoint(op);
         if (input.Dim != 4)
-            throw new ArgumentException($"{op} expected 4D input (N, C, H, W), got {input.Dim}D input {Shapes.Format(input._shape)}");
+            throw new ArgumentException($"{op} expected 3D (C, H, W) or 4D (N, C, H, W) input, got {input.Dim}D input {Shapes.Format(input._shape)}");
     }
 
     /// <summary>PyTorch's pooling output size: floor (or ceil) of the window count, where a ceil-mode window must start inside the input or its left padding.</summary>

@@ -95,11 +95,10 @@ internal static unsafe class ConvKernels
     public static void Gemm<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc,
         bool accumulate, bool parallel) where T : unmanaged
     {
-        _ = parallel; // the interim GEMM is single-threaded; see the merge of the blocked kernel
         if (typeof(T) == typeof(float))
-            Cpu.Gemm.Sgemm(transA, transB, m, n, k, (float*)a, lda, (float*)b, ldb, (float*)c, ldc, accumulate);
+            Cpu.Gemm.Run(transA, transB, m, n, k, (float*)a, lda, (float*)b, ldb, (float*)c, ldc, accumulate, parallel);
         else
-            Cpu.Gemm.Dgemm(transA, transB, m, n, k, (double*)a, lda, (double*)b, ldb, (double*)c, ldc, accumulate);
+            Cpu.Gemm.Run(transA, transB, m, n, k, (double*)a, lda, (double*)b, ldb, (double*)c, ldc, accumulate, parallel);
     }
 }
 

@@ -127,8 +127,13 @@ internal sealed unsafe partial class CpuBackend
         int chunks = Chunks(g, sizeof(T));
         bool innerParallel = chunks == 1;
         // Chunk c accumulates its weight/bias gradient in partial c; chunk 0's partial is the output itself.
-        var partialW = new T[chunks > 1 && pdw != null ? (chunks - 1) * wSize : 0];
-        var partialB = new T[chunks > 1 && pdb != null ? (chunks - 1) * g.OutC : 0];
+        // Pooled, so a training loop does not put a large array on the GC heap every step.
+        int partialWLength = chunks > 1 && pdw != null ? checked((int)((chunks - 1) * wSize)) : 0;
+        int partialBLength = chunks > 1 && pdb != null ? (chunks - 1) * g.OutC : 0;
+        var partialW = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(1, partialWLength));
+        var partialB = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(1, partialBLength));
+        Array.Clear(partialW, 0, partialWLength);
+        Array.Clear(partialB, 0, partialBLength);
         if (pdw != null) new Span<T>(pdw, checked((int)wSize)).Clear();
         if (pdb != null) new Span<T>(pdb, g.OutC).Clear();
         fixed (T* ppw = partialW, ppb = partialB)
@@ -179,5 +184,7 @@ internal sealed unsafe partial class CpuBackend
                 }
             }
         }
+        System.Buffers.ArrayPool<T>.Shared.Return(partialW);
+        System.Buffers.ArrayPool<T>.Shared.Return(partialB);
     }
 }
