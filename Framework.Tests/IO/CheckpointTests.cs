@@ -90,4 +90,18 @@ public class CheckpointTests
         net.Dispose();
         opt.Dispose();
     }
+
+    private sealed class Reserved : Framework.Nn.Module
+    {
+        public Reserved() => RegisterModule(new Framework.Nn.BatchNorm2d(2), "optimizer");
+    }
+
+    [Test]
+    public void ModuleKeysMayNotUseTheReservedPrefixes()
+    {
+        using var net = new Reserved();
+        var path = Path.Combine(_dir, "r.safetensors");
+        Assert.That(() => Checkpoint.Save(path, net), Throws.ArgumentException.With.Message.Contains("reserved prefixes"));
+        Assert.That(File.Exists(path), Is.False);
+    }
 }

@@ -147,6 +147,19 @@ public abstract class OptimBehaviourTests : BackendTestBase
     }
 
     [Test]
+    public void SchedulesScaleEveryGroupFromItsOwnInitialLr()
+    {
+        var (ps, _) = Problem();
+        using var opt = new SGD([ps[0]], 0.1);
+        opt.AddParamGroup([ps[1]], new Dictionary<string, double> { ["lr"] = 0.02 });
+        var sched = new StepLR(opt, stepSize: 2, gamma: 0.5);
+        for (int e = 0; e < 4; e++) sched.Step();
+        Assert.That(sched.GetLastLr(), Is.EqualTo(new[] { 0.025, 0.005 }).Within(1e-15));
+        Assert.That(opt.ParamGroups.Select(g => g["initial_lr"]), Is.EqualTo(new[] { 0.1, 0.02 }));
+        Assert.That(opt.StateDict().ContainsKey("param_groups.1.initial_lr"), Is.True);
+    }
+
+    [Test]
     public void ScheduleResumesFromItsStateDict()
     {
         var p = T([0.0], [1], requiresGrad: true);
