@@ -70,7 +70,11 @@ internal static unsafe class Gemm
             (T*)pb + t * strideB, ldb, (T*)pc + t * strideC, ldc, accumulate, allowParallel: false));
     }
 
-    static void Run<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc,
+    /// <summary>
+    /// Generic entry point; <paramref name="allowParallel"/> false keeps the product on the calling thread,
+    /// for callers that already run one product per core (batched matmul, the convolution's batch chunks).
+    /// </summary>
+    internal static void Run<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc,
         bool accumulate, bool allowParallel) where T : unmanaged, INumber<T>
     {
         Validate(transA, transB, m, n, k, lda, ldb, ldc);
