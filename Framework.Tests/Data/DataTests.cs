@@ -7,26 +7,8 @@ namespace Framework.Tests.Data;
 
 /// <summary>Datasets, the batching loader, and the digits CSV and IDX readers on small files made here.</summary>
 [TestFixture]
-public class DataTests
+public class DataTests : TempDirectoryTestBase
 {
-    private string _dir = "";
-    private TensorScope? _scope;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "data-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        _scope = new TensorScope();
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _scope?.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     private static TensorDataset Numbers(int n) =>
         new(Tensor.Arange(0, n, 1, DType.Float32).Reshape(n, 1).Expand(n, 3).Contiguous(), Tensor.Arange(0, n, 1, DType.Int64));
 
@@ -100,7 +82,7 @@ public class DataTests
 
     private string Write(string name, string text, bool gzip)
     {
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         using var fs = File.Create(path);
         using Stream s = gzip ? new GZipStream(fs, CompressionLevel.Fastest) : fs;
         using var w = new StreamWriter(s);
@@ -161,7 +143,7 @@ public class DataTests
         }
         bytes.AddRange(data);
         bytes.AddRange(new byte[extra]);
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         if (!gzip) File.WriteAllBytes(path, bytes.ToArray());
         else
         {
@@ -180,11 +162,11 @@ public class DataTests
         var suffix = gzip ? ".gz" : "";
         Idx("train-images-idx3-ubyte" + suffix, 0x08, [3, 2, 4], px, gzip);
         Idx("train-labels-idx1-ubyte" + suffix, 0x08, [3], [9, 0, 4], gzip);
-        var d = Framework.Data.Idx.LoadDirectory(_dir);
+        var d = Framework.Data.Idx.LoadDirectory(Dir);
         Assert.That((d.Count, d.Height, d.Width, d.MaxValue), Is.EqualTo((3, 2, 4, 255f)));
         Assert.That(d.Labels, Is.EqualTo(new long[] { 9, 0, 4 }));
         Assert.That(d.Pixels[9], Is.EqualTo(90f));
-        Assert.That(() => Framework.Data.Idx.LoadDirectory(_dir, train: false), Throws.InstanceOf<FileNotFoundException>().With.Message.Contains("t10k-images-idx3-ubyte"));
+        Assert.That(() => Framework.Data.Idx.LoadDirectory(Dir, train: false), Throws.InstanceOf<FileNotFoundException>().With.Message.Contains("t10k-images-idx3-ubyte"));
     }
 
     [Test]
@@ -192,10 +174,10 @@ public class DataTests
     {
         void Bad(string path, string fragment) =>
             Assert.That(() => Framework.Data.Idx.Read(path), Throws.InstanceOf<InvalidDataException>().With.Message.Contains(fragment));
-        File.WriteAllBytes(Path.Combine(_dir, "short"), [0, 0]);
-        Bad(Path.Combine(_dir, "short"), "shorter than the 4-byte magic");
-        File.WriteAllBytes(Path.Combine(_dir, "png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
-        Bad(Path.Combine(_dir, "png"), "not an IDX file");
+        File.WriteAllBytes(Path.Combine(Dir, "short"), [0, 0]);
+        Bad(Path.Combine(Dir, "short"), "shorter than the 4-byte magic");
+        File.WriteAllBytes(Path.Combine(Dir, "png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        Bad(Path.Combine(Dir, "png"), "not an IDX file");
         Bad(Idx("f", 0x0D, [2], new byte[8]), "0x0D (float32) is not supported");
         Bad(Idx("t", 0x08, [4, 5], new byte[19]), "need 20 data bytes, but only 19 follow");
         Bad(Idx("x", 0x08, [4], new byte[4], extra: 3), "bytes after the 4 data bytes");

@@ -7,26 +7,8 @@ namespace Framework.Tests.IO;
 
 /// <summary>Checkpoints with model, optimizer and schedule state: round trip, and no partial load when any part is wrong.</summary>
 [TestFixture]
-public class CheckpointTests
+public class CheckpointTests : TempDirectoryTestBase
 {
-    private string _dir = "";
-    private TensorScope? _scope;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "ckpt-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        _scope = new TensorScope();
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _scope?.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     private static double[] D(Tensor t) => t.To(DType.Float64).ToArray<double>();
 
     private static (TwoNorms Net, Adam Opt, CosineAnnealingLR Sched) Trained(int steps)
@@ -49,7 +31,7 @@ public class CheckpointTests
     public void RoundTripRestoresModelOptimizerAndSchedule()
     {
         var (net, opt, sched) = Trained(3);
-        var path = Path.Combine(_dir, "c.safetensors");
+        var path = Path.Combine(Dir, "c.safetensors");
         Checkpoint.Save(path, net, opt, sched, new Dictionary<string, string> { ["epoch"] = "3" });
         using var net2 = new TwoNorms();
         using var opt2 = new Adam(net2.Parameters(), 0.5);
@@ -77,7 +59,7 @@ public class CheckpointTests
     public void MismatchedOptimizerStateLeavesEverythingUntouched()
     {
         var (net, opt, _) = Trained(2);
-        var path = Path.Combine(_dir, "c.safetensors");
+        var path = Path.Combine(Dir, "c.safetensors");
         Checkpoint.Save(path, net, opt);
         using var net2 = new TwoNorms();
         var before = net2.StateDict().ToDictionary(e => e.Key, e => D(e.Value));
@@ -100,7 +82,7 @@ public class CheckpointTests
     public void ModuleKeysMayNotUseTheReservedPrefixes()
     {
         using var net = new Reserved();
-        var path = Path.Combine(_dir, "r.safetensors");
+        var path = Path.Combine(Dir, "r.safetensors");
         Assert.That(() => Checkpoint.Save(path, net), Throws.ArgumentException.With.Message.Contains("reserved prefixes"));
         Assert.That(File.Exists(path), Is.False);
     }

@@ -8,26 +8,8 @@ namespace Framework.Tests.IO;
 
 /// <summary>Safetensors round trips, the PyTorch-written fixture, and malformed files rejected before anything is created or written.</summary>
 [TestFixture]
-public class SafetensorsTests
+public class SafetensorsTests : TempDirectoryTestBase
 {
-    private string _dir = "";
-    private TensorScope? _scope;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "st-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        _scope = new TensorScope();
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _scope?.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     internal sealed class TwoNorms : Module
     {
         public TwoNorms()
@@ -58,7 +40,7 @@ public class SafetensorsTests
             ["e.view"] = m.Transpose(0, 1), // non-contiguous: saved as its logical values
             ["f.ids"] = Tensor.FromArray(new long[] { 1, long.MaxValue, -3 }),
         };
-        var path = Path.Combine(_dir, "x.safetensors");
+        var path = Path.Combine(Dir, "x.safetensors");
         Safetensors.Save(path, tensors, new Dictionary<string, string> { ["epoch"] = "3", ["note"] = "ünïcode" });
         var (loaded, meta) = Safetensors.LoadWithMetadata(path);
         Assert.That(loaded.Keys.Order(), Is.EqualTo(tensors.Keys.Order()));
@@ -72,7 +54,7 @@ public class SafetensorsTests
         Assert.That(meta, Is.EqualTo(new Dictionary<string, string> { ["epoch"] = "3", ["note"] = "ünïcode" }));
         long headerLength = BitConverter.ToInt64(File.ReadAllBytes(path), 0);
         Assert.That(headerLength % 8, Is.Zero, "data starts 8-byte aligned");
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1), "no temporary file is left behind");
+        Assert.That(Directory.GetFiles(Dir), Has.Length.EqualTo(1), "no temporary file is left behind");
     }
 
     [Test]
@@ -104,7 +86,7 @@ public class SafetensorsTests
         Assert.That(net.StateDict()["bn.num_batches_tracked"].Item<long>(), Is.EqualTo(3));
 
         // Our writer lays a file out exactly as safetensors.torch.save_file does: same bytes.
-        var path = Path.Combine(_dir, "back.safetensors");
+        var path = Path.Combine(Dir, "back.safetensors");
         var (all, meta) = Safetensors.LoadWithMetadata(Golden("torch_norms.safetensors"));
         Safetensors.Save(path, all, meta);
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(File.ReadAllBytes(Golden("torch_norms.safetensors"))));
@@ -113,7 +95,7 @@ public class SafetensorsTests
     [Test]
     public void SavingReplacesAnExistingFileAndAFailedSaveLeavesItIntact()
     {
-        var path = Path.Combine(_dir, "w.safetensors");
+        var path = Path.Combine(Dir, "w.safetensors");
         Safetensors.Save(path, new Dictionary<string, Tensor> { ["x"] = Tensor.Ones(2) });
         Safetensors.Save(path, new Dictionary<string, Tensor> { ["y"] = Tensor.Ones(3) });
         Assert.That(Safetensors.Load(path).Keys, Is.EqualTo(new[] { "y" }));
@@ -122,7 +104,7 @@ public class SafetensorsTests
         Assert.That(() => Safetensors.Save(path, new Dictionary<string, Tensor> { ["z"] = gone }), Throws.InstanceOf<ObjectDisposedException>());
         Assert.That(() => Safetensors.Save(path, new Dictionary<string, Tensor> { ["__metadata__"] = Tensor.Ones(1) }), Throws.ArgumentException);
         Assert.That(Safetensors.Load(path).Keys, Is.EqualTo(new[] { "y" }));
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1));
+        Assert.That(Directory.GetFiles(Dir), Has.Length.EqualTo(1));
     }
 
     // ---- malformed files ----
@@ -134,7 +116,7 @@ public class SafetensorsTests
         BitConverter.GetBytes(lengthOverride ?? (ulong)h.Length).CopyTo(bytes, 0);
         h.CopyTo(bytes, 8);
         data.CopyTo(bytes, 8 + h.Length);
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -153,7 +135,7 @@ public class SafetensorsTests
     [Test]
     public void TruncatedFilesAreRejected()
     {
-        var good = Path.Combine(_dir, "good.safetensors");
+        var good = Path.Combine(Dir, "good.safetensors");
         Safetensors.Save(good, new Dictionary<string, Tensor> { ["a"] = Tensor.Ones(10), ["b"] = Tensor.Ones(3) });
         var bytes = File.ReadAllBytes(good);
         File.WriteAllBytes(good, bytes[..^5]);
@@ -211,11 +193,11 @@ public class SafetensorsTests
         var sd = donor.StateDict();
         using (Tensor.NoGrad()) sd["bn.weight"].FillInPlace(7);
         sd["inorm.running_var"] = Tensor.Ones(5);
-        var wrongShape = Path.Combine(_dir, "shape.safetensors");
+        var wrongShape = Path.Combine(Dir, "shape.safetensors");
         Safetensors.Save(wrongShape, sd);
         Assert.That(() => net.LoadSafetensors(wrongShape), Throws.ArgumentException.With.Message.Contains("inorm.running_var").And.Message.Contains("nothing was loaded"));
         // The same file truncated.
-        var truncated = Path.Combine(_dir, "cut.safetensors");
+        var truncated = Path.Combine(Dir, "cut.safetensors");
         File.WriteAllBytes(truncated, File.ReadAllBytes(wrongShape)[..^3]);
         Assert.That(() => net.LoadSafetensors(truncated), Throws.InstanceOf<InvalidDataException>());
         foreach (var (k, v) in net.StateDict()) Assert.That(D(v), Is.EqualTo(before[k]), k);
