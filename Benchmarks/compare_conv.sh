@@ -9,8 +9,15 @@ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), cores: $(nproc), load: $(cut -d' '
 dotnet run -c Release --project Benchmarks -- --filter '*ConvBenchmarks*' --job short 2>&1 | grep -E '^\|' || true
 echo
 echo "PyTorch:"
-# The processor's own OpenBLAS kernels (see ../shared/anchors/README.md).
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 ../shared/anchors/torch_ops_cpu.py | grep conv2d
+# The anchor lives in the shared folder next to the checkout (a worktree may sit one level deeper).
+anchor=""
+for d in .. ../.. ../../..; do [ -f "$d/shared/anchors/torch_ops_cpu.py" ] && { anchor="$d/shared/anchors/torch_ops_cpu.py"; break; }; done
+# The processor's own OpenBLAS kernels (see shared/anchors/README.md).
+if [ -n "$anchor" ]; then
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$anchor" | grep conv2d
+else
+  echo "(shared/anchors/torch_ops_cpu.py not found next to the checkout; forward anchor skipped)"
+fi
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 - <<'PY'
 import time, torch
 torch.set_num_threads(2)

@@ -4,9 +4,9 @@ using System.Numerics.Tensors;
 namespace Framework.Backends.Cpu;
 
 // Convolution as im2col + GEMM, one sample at a time so the column matrix (C*KH*KW x OH*OW) stays in
-// a per-thread buffer. With at least as many samples as cores, contiguous chunks of the batch run in
-// parallel with single-threaded GEMMs; otherwise samples run in order and the GEMM splits itself.
-// (Chunks are handed out dynamically, several per core, because this machine's cores are shared.)
+// a per-thread buffer. Contiguous chunks of the batch run in parallel with single-threaded GEMMs
+// (several chunks per core, handed out dynamically, because cores may be shared); only when there are
+// fewer samples than cores and each GEMM is large do samples run in order with the GEMM splitting itself.
 // Weight and bias gradients are summed per chunk and the partials added in chunk order, so results do
 // not depend on thread scheduling.
 internal sealed unsafe partial class CpuBackend
@@ -52,17 +52,20 @@ internal sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Number of batch chunks: 1 (serial samples, the GEMM may split itself) for small batches or little
-    /// work; otherwise up to 4 per core, taken dynamically from the pool so a core slowed by another
-    /// process does not hold the rest back, capped so the per-chunk weight-gradient partials stay small.
+    /// Number of batch chunks. 1 (samples in order) for little work, one sample, or fewer samples than
+    /// cores when each sample's GEMM is big enough to split itself over the cores; otherwise up to 4 per
+    /// core, taken dynamically from the pool so a core slowed by another process does not hold the rest
+    /// back (with fewer samples than cores, one per sample), capped so the weight-gradient partials stay
+    /// within 64 MiB.
     /// </summary>
     private static int Chunks(in Conv2dGeometry g, int elementSize)
     {
         int cores = Environment.ProcessorCount;
-        long macs = (long)g.N * g.OutC * g.ColCols * (g.ColRows / g.Groups);
-        if (cores == 1 || g.N < cores || macs < (1L << 20)) return 1;
+        long perSample = (long)g.OutC * g.ColCols * (g.ColRows / g.Groups);
+        if (cores == 1 || g.N <= 1 || g.N * perSample < (1L << 20)) return 1;
+        if (g.N < cores && perSample / g.Groups >= GemmDriver<float, GemmKernelScalar<float>>.ParallelThreshold) return 1;
         long weightBytes = Math.Max(1L, (long)g.OutC * (g.ColRows / g.Groups) * elementSize);
-        long byMemory = Math.Max(cores, (64L << 20) / weightBytes);
+        long byMemory = Math.Max(2, (64L << 20) / weightBytes);
         return (int)Math.Min(Math.Min(g.N, 4L * cores), byMemory);
     }
 
