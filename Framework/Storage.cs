@@ -32,6 +32,9 @@ public abstract class Storage
     /// <summary>True once the last reference was released and the memory returned.</summary>
     public bool IsFreed => Volatile.Read(ref _refs) <= 0;
 
+    /// <summary>True when exactly one tensor references this storage (so it can be handed over without a copy).</summary>
+    internal bool IsExclusive => Volatile.Read(ref _refs) == 1;
+
     internal void Retain()
     {
         if (Interlocked.Increment(ref _refs) <= 1)

@@ -124,10 +124,24 @@ internal static class Engine
         }
     }
 
-    /// <summary>leaf.Grad += g; the first gradient is copied so that the leaf owns its buffer.</summary>
+    /// <summary>
+    /// leaf.Grad += g. The first gradient becomes the leaf's own buffer: taken over as is when the
+    /// engine holds the only reference to a dense storage of exactly that size (the usual case, and it
+    /// saves a full copy of every parameter-sized gradient), copied otherwise.
+    /// </summary>
     private static void AccumulateLeaf(Tensor leaf, Tensor g)
     {
-        if (leaf.Grad is null || leaf.Grad.IsDisposed) leaf.Grad = g.Clone();
+        if (leaf.Grad is null || leaf.Grad.IsDisposed)
+        {
+            var s = g.Storage;
+            bool owned = g.IsContiguous && g.StorageOffset == 0 && s.IsExclusive && s.ByteLength == g.Numel * g.DType.ElementSize();
+            if (owned)
+            {
+                leaf.Grad = g;
+                return;
+            }
+            leaf.Grad = g.Clone();
+        }
         else leaf.Grad.AddInPlace(g);
         g.Dispose();
     }
