@@ -18,9 +18,10 @@ public static class NormComparison
 
     private static double Median(Action f, int reps)
     {
-        // Warm up for a while: tiered JIT needs ~30 calls (and loop OSR) before the code is final.
+        // Warm up for at least a second and 30 calls: tiered JIT promotes hot methods in the background
+        // after a delay, and a short warm-up would time the unoptimised code.
         var warm = Stopwatch.StartNew();
-        for (int i = 0; i < 40 && warm.Elapsed.TotalSeconds < 1.5; i++) f();
+        for (int i = 0; i < 30 || warm.Elapsed.TotalSeconds < 1.0; i++) f();
         var ts = new double[reps];
         for (int i = 0; i < reps; i++)
         {

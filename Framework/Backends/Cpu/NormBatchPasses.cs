@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics;
 
@@ -16,6 +17,7 @@ namespace Framework.Backends.Cpu;
 internal static unsafe partial class NormKernels
 {
     /// <summary>Per-channel mean and biased variance (double) over all n and s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChannelMoments<T>(T* x, int n, int c, long s, double* mean, double* var)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -48,6 +50,7 @@ internal static unsafe partial class NormKernels
     }
 
     /// <summary>Per-channel sg = sum dy and sgd = sum dy (x - mean[c]) in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChannelGradSums<T>(T* x, T* dy, int n, int c, long s, T* mean, double* sg, double* sgd)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -80,6 +83,7 @@ internal static unsafe partial class NormKernels
     }
 
     /// <summary>y = ((x - k0) - k1) k2 + k3 with the four constants k[4c..4c+3] of each element's channel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChannelApply<T>(T* x, T* y, int n, int c, long s, T* k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         long total = (long)n * c * s;
@@ -99,6 +103,7 @@ internal static unsafe partial class NormKernels
     }
 
     /// <summary>dx = k1 dy + k2 (x - k0) + k3 per channel; with x == null only dx = k1 dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChannelDx<T>(T* x, T* dy, T* dx, int n, int c, long s, T* k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         long total = (long)n * c * s;

@@ -80,6 +80,7 @@ internal static unsafe partial class NormLoops
     }
 
     // Four independent accumulators hide the add latency when the run is L1-resident (second pass).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T SumCore<T, TV, TO>(T* p, nint n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
@@ -98,6 +99,7 @@ internal static unsafe partial class NormLoops
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CenteredCore<T, TV, TO>(T* p, nint n, T m, out T sd, out T sq)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
@@ -125,6 +127,7 @@ internal static unsafe partial class NormLoops
         sd = s1; sq = s2;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyCore<T, TV, TO>(T* x, T* y, nint n, T mh, T ml, T a, T b, bool stream)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
@@ -148,6 +151,7 @@ internal static unsafe partial class NormLoops
         for (; i < n; i++) y[i] = (x[i] - mh - ml) * a + b;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GradSumsCore<T, TV, TO>(T* x, T* dy, nint n, T m, out T sg, out T sgd)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
@@ -173,6 +177,7 @@ internal static unsafe partial class NormLoops
         sg = s1; sgd = s2;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DxCore<T, TV, TO>(T* x, T* dy, T* dx, nint n, T m, T a, T b, T k, bool stream)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {

@@ -48,6 +48,7 @@ internal static unsafe class NormMoments
     /// mc = sum/len rounded to T, then sd = sum (x - mc), sq = sum (x - mc)^2 and
     /// mean = mc + sd/len, M2 = sq - sd^2/len (the correction removes the error of mc to first order).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateStats<T>(T* p, long n, ref Moments acc) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int chunk = ChunkLength<T>();
@@ -66,6 +67,7 @@ internal static unsafe class NormMoments
     }
 
     /// <summary>Adds sum dy and sum dy * (x - m) over [0, n) to the double accumulators, chunk by chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateGradSums<T>(T* x, T* dy, long n, T m, ref double sg, ref double sgd)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

@@ -38,6 +38,7 @@ internal static unsafe partial class NormLoops
         else RowDxCore<T, T, Scalar<T>>(x, dy, gamma, dx, n, m, r, b, k, dgamma, dbeta);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyRowCore<T, TV, TO>(T* x, T* y, nint n, T mh, T ml, T r, T* gamma, T* beta)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
@@ -51,6 +52,7 @@ internal static unsafe partial class NormLoops
         for (; i < n; i++) y[i] = (x[i] - mh - ml) * r * gamma[i] + beta[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowGradSumsCore<T, TV, TO>(T* x, T* dy, T* gamma, nint n, T m, out T sg, out T sgd)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
@@ -71,6 +73,7 @@ internal static unsafe partial class NormLoops
         sg = s1; sgd = s2;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowDxCore<T, TV, TO>(T* x, T* dy, T* gamma, T* dx, nint n, T m, T r, T b, T k, T* dgamma, T* dbeta)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
