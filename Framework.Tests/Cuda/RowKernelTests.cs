@@ -74,6 +74,8 @@ public class RowKernelTests : KernelEdgeTestBase
         foreach (var (shape, dim) in new[] { (new[] { 1, 1 }, 1), (new[] { 2, 31 }, 1), (new[] { 3, 32 }, 1), (new[] { 2, 33 }, 1), (new[] { 2, 1025 }, 1),
                      (new[] { 4, 33, 6 }, 1), (new[] { 5, 3, 2 }, 0), (new[] { 33000, 2 }, 1) })
         {
+            // More rows than 4096 blocks x 8 warps (warps loop over rows): once is enough, it is the slow case.
+            if (shape[0] == 33000 && (dtype != DType.Float32 || log)) continue;
             using var x = Random(shape, dtype, shape.Sum(), -4, 4);
             using var g = Random(shape, dtype, shape.Sum() + 1, -1, 1);
             using var y = EmptyCpu(shape, dtype);
