@@ -12,7 +12,7 @@ switch ($Target) {
     'Build'  { dotnet build Framework.sln -c Release @Rest }
     'Test'   { dotnet test Framework.sln -c Release @Rest }
     'Bench'  { dotnet run -c Release --project Benchmarks -- @Rest }
-    'Sample' { dotnet run -c Release --project Samples/Quickstart -- @Rest }
+    'Sample' { dotnet run -c Release --project Samples/Digits -- @Rest }
     'Pack'   { dotnet pack Framework.sln -c Release -o artifacts @Rest }
 }
 exit $LASTEXITCODE

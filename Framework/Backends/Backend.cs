@@ -33,7 +33,7 @@ public enum UnaryOp
     RSubScalar,
     /// <summary>a / x</summary>
     RDivScalar,
-    /// <summary>x where x     /// <summary>x &gt; 0 ? slope... : leaky relu with negative slope a</summary>gt;= 0, else a * x (leaky relu with negative slope a)</summary>
+    /// <summary>x where x &gt;= 0, else a * x (leaky relu with negative slope a)</summary>
     LeakyRelu,
 }
 

@@ -5,7 +5,7 @@ namespace Framework.Nn;
 /// <see cref="NumGroups"/> groups, each normalized by its own mean and biased variance; affine per
 /// channel. InstanceNorm is GroupNorm with C groups, and both run on the same fused kernels.
 /// </summary>
-public sealed class GroupNorm : Module
+public sealed class GroupNorm : Layer
 {
     /// <summary>Creates the module; <paramref name="numChannels"/> must be divisible by <paramref name="numGroups"/>.</summary>
     public GroupNorm(int numGroups, int numChannels, double eps = 1e-5, bool affine = true, DType dtype = DType.Float32, Device? device = null, string? name = null)
@@ -40,7 +40,7 @@ public sealed class GroupNorm : Module
     public Tensor? Bias => NamedParameters(false).Any() ? GetParameter("bias") : null;
 
     /// <summary>Normalizes an (N, C, *) input.</summary>
-    public Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Dim < 2 || input.Size(1) != NumChannels)
@@ -50,7 +50,7 @@ public sealed class GroupNorm : Module
 }
 
 /// <summary>Layer normalization over the trailing <see cref="NormalizedShape"/> dims, with per-element affine.</summary>
-public sealed class LayerNorm : Module
+public sealed class LayerNorm : Layer
 {
     /// <summary>Creates the module.</summary>
     public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, DType dtype = DType.Float32, Device? device = null, string? name = null)
@@ -82,5 +82,5 @@ public sealed class LayerNorm : Module
     public Tensor? Bias => NamedParameters(false).Any() ? GetParameter("bias") : null;
 
     /// <summary>Normalizes the trailing dims of the input.</summary>
-    public Tensor Forward(Tensor input) => F.LayerNorm(input, NormalizedShape, Weight, Bias, Eps);
+    public override Tensor Forward(Tensor input) => F.LayerNorm(input, NormalizedShape, Weight, Bias, Eps);
 }

@@ -19,7 +19,7 @@ public sealed record MomentumSchedule(double InitFactor = 1.0, double MinFactor 
 /// counter, momentum (or cumulative average, or a schedule), the <c>empty</c> and <c>inplace</c> options,
 /// and input validation that runs before any state changes.
 /// </summary>
-public abstract class NormBase : Module
+public abstract class NormBase : Layer
 {
     private readonly string _kind;
     private bool _filled;
@@ -109,7 +109,7 @@ public abstract class NormBase : Module
     public Tensor? NumBatchesTracked => TrackRunningStats ? GetBuffer("num_batches_tracked") : null;
 
     /// <summary>Normalizes <paramref name="input"/>.</summary>
-    public abstract Tensor Forward(Tensor input);
+    public abstract override Tensor Forward(Tensor input);
 
     /// <summary>The factor of the running update for the next training batch.</summary>
     private protected double NextFactor()

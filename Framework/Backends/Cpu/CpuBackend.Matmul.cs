@@ -9,18 +9,15 @@ internal sealed unsafe partial class CpuBackend
         long strideA = a._shape[0] == 1 ? 0 : (long)a._shape[1] * a._shape[2];
         long strideB = b._shape[0] == 1 ? 0 : (long)b._shape[1] * b._shape[2];
         long strideC = (long)m * n;
-        int lda = a._shape[2], ldb = b._shape[2];
+        // BLAS requires leading dimensions >= 1 even when a matrix is empty.
+        int lda = Math.Max(1, a._shape[2]), ldb = Math.Max(1, b._shape[2]), ldc = Math.Max(1, n);
         if (c.DType == DType.Float32)
         {
-            float* pa = Ptr<float>(a), pb = Ptr<float>(b), pc = Ptr<float>(c);
-            for (int i = 0; i < batch; i++)
-                Gemm.Sgemm(transA, transB, m, n, k, pa + i * strideA, lda, pb + i * strideB, ldb, pc + i * strideC, n, accumulate);
+            Gemm.SgemmBatched(transA, transB, m, n, k, Ptr<float>(a), lda, strideA, Ptr<float>(b), ldb, strideB, Ptr<float>(c), ldc, strideC, batch, accumulate);
         }
         else
         {
-            double* pa = Ptr<double>(a), pb = Ptr<double>(b), pc = Ptr<double>(c);
-            for (int i = 0; i < batch; i++)
-                Gemm.Dgemm(transA, transB, m, n, k, pa + i * strideA, lda, pb + i * strideB, ldb, pc + i * strideC, n, accumulate);
+            Gemm.DgemmBatched(transA, transB, m, n, k, Ptr<double>(a), lda, strideA, Ptr<double>(b), ldb, strideB, Ptr<double>(c), ldc, strideC, batch, accumulate);
         }
     }
 }

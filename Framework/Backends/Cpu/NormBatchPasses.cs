@@ -9,6 +9,9 @@ namespace Framework.Backends.Cpu;
 /// sequential streams even when S is small, e.g. 14x14); each contiguous run looks up its channel.
 /// Reductions keep per-range, per-channel partials and merge them per channel in range order
 /// (Chan's formula for moments), so the result depends on the shape only, not on the threads.
+/// The reduction passes walk the ranges front to back and the elementwise passes that follow them
+/// (apply, dx) back to front: the end of what a reduction just read is what L3 still holds, so the
+/// second read of x (and dy) starts with cache hits instead of evicting them before their turn.
 /// </summary>
 internal static unsafe partial class NormKernels
 {
@@ -81,14 +84,17 @@ internal static unsafe partial class NormKernels
     {
         long total = (long)n * c * s;
         int items = NormParallel.ElementwiseItems(total);
-        NormParallel.For(items, total, item =>
+        bool stream = NormParallel.Stream(total, s, sizeof(T));
+        NormParallel.For(items, total, k0 =>
         {
+            int item = items - 1 - k0; // backwards: see the class remarks
             var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
             while (runs.Next(out long e, out long len, out int ch))
             {
                 T* q = k + 4 * ch;
-                NormLoops.Apply(x + e, y + e, (nint)len, q[0], q[1], q[2], q[3]);
+                NormLoops.Apply(x + e, y + e, (nint)len, q[0], q[1], q[2], q[3], stream);
             }
+            NormParallel.Fence(stream);
         });
     }
 
@@ -97,15 +103,18 @@ internal static unsafe partial class NormKernels
     {
         long total = (long)n * c * s;
         int items = NormParallel.ElementwiseItems(total);
-        NormParallel.For(items, total, item =>
+        bool stream = NormParallel.Stream(total, s, sizeof(T));
+        NormParallel.For(items, total, k0 =>
         {
+            int item = items - 1 - k0; // backwards: see the class remarks
             var runs = new PlaneRuns(total * item / items, total * (item + 1) / items, s, c);
             while (runs.Next(out long e, out long len, out int ch))
             {
                 T* q = k + 4 * ch;
-                if (x == null) NormLoops.Scale(dy + e, dx + e, (nint)len, q[1]);
-                else NormLoops.Dx(x + e, dy + e, dx + e, (nint)len, q[0], q[1], q[2], q[3]);
+                if (x == null) NormLoops.Scale(dy + e, dx + e, (nint)len, q[1], stream);
+                else NormLoops.Dx(x + e, dy + e, dx + e, (nint)len, q[0], q[1], q[2], q[3], stream);
             }
+            NormParallel.Fence(stream);
         });
     }
 }

@@ -49,6 +49,7 @@ internal static unsafe partial class NormKernels
             {
                 double* sp = st; // a fixed local cannot be captured by the lambda; a copy can
                 int items = NormParallel.GroupItems(g, m);
+                bool stream = NormParallel.Stream(g * m, s, sizeof(T));
                 NormParallel.For(items, g * m, item =>
                 {
                     long g0 = (long)g * item / items, g1 = (long)g * (item + 1) / items;
@@ -67,9 +68,10 @@ internal static unsafe partial class NormKernels
                         {
                             int ch = c0 + j;
                             T a = T.CreateTruncating(r * (gamma != null ? double.CreateTruncating(gamma[ch]) : 1.0));
-                            NormLoops.Apply(xg + j * s, yg + j * s, (nint)s, hi, lo, a, beta != null ? beta[ch] : T.Zero);
+                            NormLoops.Apply(xg + j * s, yg + j * s, (nint)s, hi, lo, a, beta != null ? beta[ch] : T.Zero, stream);
                         }
                     }
+                    NormParallel.Fence(stream);
                 });
                 if (running) UpdateInstanceRunning(n, c, s, sp, runningMean, runningVar, factor);
             }
@@ -111,6 +113,7 @@ internal static unsafe partial class NormKernels
         int cpg = c / groups, g = n * groups;
         long m = cpg * s;
         int items = NormParallel.GroupItems(g, m);
+        bool stream = NormParallel.Stream(g * m, s, sizeof(T));
         bool param = dgamma != null || dbeta != null;
         // Per item: 2C partials (dgamma, dbeta) and the cpg gammas of the group in hand.
         int stride = 2 * c + cpg;
@@ -120,8 +123,11 @@ internal static unsafe partial class NormKernels
             fixed (double* pp = parts)
             {
                 double* p = pp;
-                NormParallel.For(items, g * m, item =>
+                // Groups back to front: the forward pass went front to back, so the last groups'
+                // x is what L3 still holds (the same alternation as the BatchNorm passes).
+                NormParallel.For(items, g * m, k0 =>
                 {
+                    int item = items - 1 - k0;
                     double* part = p + (long)item * stride, plane = part + 2 * c;
                     new Span<double>(part, 2 * c).Clear();
                     long g0 = (long)g * item / items, g1 = (long)g * (item + 1) / items;
@@ -145,8 +151,9 @@ internal static unsafe partial class NormKernels
                         T b = T.CreateTruncating(-r * r * r * s2 / m), k = T.CreateTruncating(-r * s1 / m);
                         for (int j = 0; j < cpg; j++) // dx pass: x, dy still in cache
                             NormLoops.Dx(xg + j * s, dyg + j * s, dx + gi * m + j * s, (nint)s, mu,
-                                T.CreateTruncating(r * plane[j]), b, k);
+                                T.CreateTruncating(r * plane[j]), b, k, stream);
                     }
+                    NormParallel.Fence(stream);
                 });
                 if (param)
                 {

@@ -37,11 +37,11 @@ internal static unsafe partial class NormLoops
     /// (ulp(1e4) ~ 1e-3 in float32) does not reach the output. ml = 0 when only a T mean is known.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Apply<T>(T* x, T* y, nint n, T mh, T ml, T a, T b) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static void Apply<T>(T* x, T* y, nint n, T mh, T ml, T a, T b, bool stream = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated) ApplyCore<T, Vector512<T>, Vec512<T>>(x, y, n, mh, ml, a, b);
-        else if (Vector256.IsHardwareAccelerated) ApplyCore<T, Vector256<T>, Vec256<T>>(x, y, n, mh, ml, a, b);
-        else ApplyCore<T, T, Scalar<T>>(x, y, n, mh, ml, a, b);
+        if (Vector512.IsHardwareAccelerated) ApplyCore<T, Vector512<T>, Vec512<T>>(x, y, n, mh, ml, a, b, stream);
+        else if (Vector256.IsHardwareAccelerated) ApplyCore<T, Vector256<T>, Vec256<T>>(x, y, n, mh, ml, a, b, stream);
+        else ApplyCore<T, T, Scalar<T>>(x, y, n, mh, ml, a, b, false);
     }
 
     /// <summary>sg = sum dy, sgd = sum dy * (x - m): the two backward reductions (sum g, sum g*xhat/rstd).</summary>
@@ -55,21 +55,28 @@ internal static unsafe partial class NormLoops
 
     /// <summary>dx = a * dy + b * (x - m) + k: the whole backward formula once the reductions are folded into a, b, k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Dx<T>(T* x, T* dy, T* dx, nint n, T m, T a, T b, T k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static void Dx<T>(T* x, T* dy, T* dx, nint n, T m, T a, T b, T k, bool stream = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated) DxCore<T, Vector512<T>, Vec512<T>>(x, dy, dx, n, m, a, b, k);
-        else if (Vector256.IsHardwareAccelerated) DxCore<T, Vector256<T>, Vec256<T>>(x, dy, dx, n, m, a, b, k);
-        else DxCore<T, T, Scalar<T>>(x, dy, dx, n, m, a, b, k);
+        if (Vector512.IsHardwareAccelerated) DxCore<T, Vector512<T>, Vec512<T>>(x, dy, dx, n, m, a, b, k, stream);
+        else if (Vector256.IsHardwareAccelerated) DxCore<T, Vector256<T>, Vec256<T>>(x, dy, dx, n, m, a, b, k, stream);
+        else DxCore<T, T, Scalar<T>>(x, dy, dx, n, m, a, b, k, false);
     }
 
     /// <summary>dx = a * dy (backward through running statistics: the normalisation is a fixed affine map).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Scale<T>(T* dy, T* dx, nint n, T a) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static void Scale<T>(T* dy, T* dx, nint n, T a, bool stream = false) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Apply(dy, dx, n, T.Zero, T.Zero, a, T.Zero, stream);
+
+    /// <summary>
+    /// Elements to handle one by one before y + i is aligned for streaming stores; the stores of a
+    /// streamed loop are made visible to other threads by the fence the caller issues at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nint StreamPeel<T>(T* y, nint w, nint n) where T : unmanaged
     {
-        T zero = T.Zero;
-        if (Vector512.IsHardwareAccelerated) ApplyCore<T, Vector512<T>, Vec512<T>>(dy, dx, n, zero, zero, a, zero);
-        else if (Vector256.IsHardwareAccelerated) ApplyCore<T, Vector256<T>, Vec256<T>>(dy, dx, n, zero, zero, a, zero);
-        else ApplyCore<T, T, Scalar<T>>(dy, dx, n, zero, zero, a, zero);
+        nint bytes = w * sizeof(T), mis = (nint)((nuint)y % (nuint)bytes);
+        if (mis % sizeof(T) != 0) return n; // not even element-aligned: never stream
+        return Math.Min(n, (bytes - mis) % bytes / sizeof(T));
     }
 
     // Four independent accumulators hide the add latency when the run is L1-resident (second pass).
@@ -118,11 +125,17 @@ internal static unsafe partial class NormLoops
         sd = s1; sq = s2;
     }
 
-    private static void ApplyCore<T, TV, TO>(T* x, T* y, nint n, T mh, T ml, T a, T b)
+    private static void ApplyCore<T, TV, TO>(T* x, T* y, nint n, T mh, T ml, T a, T b, bool stream)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
         nint w = TO.Count, i = 0;
         TV vh = TO.Splat(mh), vl = TO.Splat(ml), va = TO.Splat(a), vb = TO.Splat(b);
+        if (stream && n >= 4 * w)
+        {
+            for (nint peel = StreamPeel(y, w, n); i < peel; i++) y[i] = (x[i] - mh - ml) * a + b;
+            for (; i <= n - w; i += w)
+                TO.Stream(TO.Fma(TO.Sub(TO.Sub(TO.Load(x + i), vh), vl), va, vb), y + i);
+        }
         for (; i <= n - 2 * w; i += 2 * w)
         {
             TV r0 = TO.Fma(TO.Sub(TO.Sub(TO.Load(x + i), vh), vl), va, vb);
@@ -160,11 +173,17 @@ internal static unsafe partial class NormLoops
         sg = s1; sgd = s2;
     }
 
-    private static void DxCore<T, TV, TO>(T* x, T* dy, T* dx, nint n, T m, T a, T b, T k)
+    private static void DxCore<T, TV, TO>(T* x, T* dy, T* dx, nint n, T m, T a, T b, T k, bool stream)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged where TO : INormVec<TV, T>
     {
         nint w = TO.Count, i = 0;
         TV vm = TO.Splat(m), va = TO.Splat(a), vb = TO.Splat(b), vk = TO.Splat(k);
+        if (stream && n >= 4 * w)
+        {
+            for (nint peel = StreamPeel(dx, w, n); i < peel; i++) dx[i] = a * dy[i] + (b * (x[i] - m) + k);
+            for (; i <= n - w; i += w)
+                TO.Stream(TO.Fma(va, TO.Load(dy + i), TO.Fma(vb, TO.Sub(TO.Load(x + i), vm), vk)), dx + i);
+        }
         for (; i <= n - 2 * w; i += 2 * w)
         {
             TV r0 = TO.Fma(va, TO.Load(dy + i), TO.Fma(vb, TO.Sub(TO.Load(x + i), vm), vk));

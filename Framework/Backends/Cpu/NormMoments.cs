@@ -120,6 +120,28 @@ internal static class NormParallel
     /// </summary>
     public static int ReductionItems(long total) => (int)Math.Clamp(total / Threshold, 1, 32);
 
+    /// <summary>
+    /// Outputs at least this big are written with non-temporal (streaming) stores: they cannot stay
+    /// in the caches for the next op anyway (L2 is 1 MiB per core, L3 a few tens of MiB shared), and
+    /// streaming saves the read-for-ownership of every output line (a third of an apply pass's
+    /// traffic) and keeps the inputs of the next pass (x, dy) in L3.
+    /// </summary>
+    public const long StreamBytes = 8L << 20;
+
+    /// <summary>
+    /// Whether a pass writing <paramref name="elements"/> outputs of <paramref name="size"/> bytes in
+    /// contiguous runs of <paramref name="plane"/> elements should stream them.
+    /// Planes shorter than 4 KiB are not streamed: their runs start and end inside cache lines, and
+    /// lines written half by streaming and half by ordinary stores lose what streaming saves.
+    /// </summary>
+    public static bool Stream(long elements, long plane, int size) => elements * size >= StreamBytes && plane * size >= 4096;
+
+    /// <summary>Makes a work item's streaming stores visible before Parallel.For reports it done.</summary>
+    public static void Fence(bool stream)
+    {
+        if (stream && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.StoreFence();
+    }
+
     /// <summary>Items for an elementwise pass over <paramref name="total"/> elements.</summary>
     public static int ElementwiseItems(long total) => (int)Math.Clamp((total + ElementwiseItem - 1) / ElementwiseItem, 1, 4096);
 

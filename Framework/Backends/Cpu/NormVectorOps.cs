@@ -16,6 +16,8 @@ internal unsafe interface INormVec<TV, T> where TV : unmanaged where T : unmanag
     static abstract int Count { get; }
     static abstract TV Load(T* p);
     static abstract void Store(TV v, T* p);
+    /// <summary>Non-temporal store to a Count-aligned address: no read-for-ownership, bypasses the caches.</summary>
+    static abstract void Stream(TV v, T* p);
     static abstract TV Splat(T x);
     static abstract TV Add(TV a, TV b);
     static abstract TV Sub(TV a, TV b);
@@ -30,6 +32,7 @@ internal readonly unsafe struct Vec512<T> : INormVec<Vector512<T>, T> where T : 
     public static int Count => Vector512<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, T* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Stream(Vector512<T> v, T* p) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Splat(T x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sub(Vector512<T> a, Vector512<T> b) => a - b;
@@ -54,6 +57,7 @@ internal readonly unsafe struct Vec256<T> : INormVec<Vector256<T>, T> where T : 
     public static int Count => Vector256<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, T* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Stream(Vector256<T> v, T* p) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Splat(T x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sub(Vector256<T> a, Vector256<T> b) => a - b;
@@ -78,6 +82,7 @@ internal readonly unsafe struct Scalar<T> : INormVec<T, T> where T : unmanaged, 
     public static int Count => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Load(T* p) => *p;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T v, T* p) => *p = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Stream(T v, T* p) => *p = v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Splat(T x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sub(T a, T b) => a - b;

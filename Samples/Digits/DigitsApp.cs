@@ -1,0 +1,89 @@
+using System.CommandLine;
+using Framework;
+using Framework.Backends;
+
+namespace Digits;
+
+/// <summary>
+/// The command line of the sample. Every user error (bad option, unreadable data, a checkpoint that
+/// does not fit) ends in one line on stderr and exit code 2; a finished run returns 0.
+/// </summary>
+public static class DigitsApp
+{
+    /// <summary>Exit code for bad arguments and unreadable data.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>
+    /// Runs the program. <paramref name="output"/> receives progress as plain lines (a live
+    /// progress bar is used only when it is null and the console is interactive);
+    /// <paramref name="error"/> receives the one-line errors (default: stderr).
+    /// </summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        error ??= Console.Error;
+        var device = new Option<string>("--device") { Description = "cpu, cuda or emulated (the PTX interpreter)", DefaultValueFactory = _ => "cpu" };
+        device.AcceptOnlyFromAmong("cpu", "cuda", "emulated");
+        var epochs = new Option<int>("--epochs") { Description = "epochs to train (in total, when resuming)", DefaultValueFactory = _ => 12 };
+        var batch = new Option<int>("--batch-size") { Description = "samples per batch", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine-annealed over the epochs)", DefaultValueFactory = _ => 0.01 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of weights, split and shuffling", DefaultValueFactory = _ => 0 };
+        var data = new Option<string?>("--data") { Description = "directory with IDX files (train-/t10k-images-idx3-ubyte[.gz], ...), e.g. Fashion-MNIST; default: the bundled digits" };
+        var outDir = new Option<string>("--out") { Description = "directory for checkpoint.safetensors, metrics.svg and metrics.csv", DefaultValueFactory = _ => "digits-out" };
+        var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --out" };
+        var limit = new Option<int>("--limit") { Description = "use at most this many training and held-out images (0: all)", DefaultValueFactory = _ => 0 };
+        var root = new RootCommand("Trains a small CNN (Conv-BatchNorm-ReLU-Conv-InstanceNorm-ReLU-MaxPool-Linear) on handwritten digits.")
+        {
+            device, epochs, batch, lr, seed, data, outDir, resume, limit,
+        };
+        var parsed = root.Parse(args);
+        if (args.Any(a => a is "--help" or "-h" or "-?" or "--version")) return parsed.Invoke();
+        if (parsed.Errors.Count > 0) return Fail(error, parsed.Errors[0].Message);
+        var o = new TrainingOptions(parsed.GetValue(device)!, parsed.GetValue(epochs), parsed.GetValue(batch), parsed.GetValue(lr),
+            parsed.GetValue(seed), parsed.GetValue(data), parsed.GetValue(outDir)!, parsed.GetValue(resume), parsed.GetValue(limit));
+        if (o.Epochs <= 0) return Fail(error, $"--epochs must be positive, got {o.Epochs}");
+        if (o.BatchSize <= 0) return Fail(error, $"--batch-size must be positive, got {o.BatchSize}");
+        if (!(o.Lr > 0) || !double.IsFinite(o.Lr)) return Fail(error, $"--lr must be a positive number, got {o.Lr}");
+        if (o.Limit < 0) return Fail(error, $"--limit must be 0 (all) or positive, got {o.Limit}");
+        if (ResolveDevice(o.Device) is not { } dev)
+            return Fail(error, $"--device {o.Device}: no CUDA backend is available in this build yet; use --device cpu");
+        try
+        {
+            return new Trainer(o, dev, output).Run();
+        }
+        catch (UsageException e)
+        {
+            return Fail(error, e.Message);
+        }
+    }
+
+    /// <summary>The device for the option, or null when its backend is not registered (the CUDA backends register themselves when present).</summary>
+    private static Device? ResolveDevice(string name)
+    {
+        var device = name switch { "cuda" => Device.Cuda(0), "emulated" => Device.CudaEmulated(0), _ => Device.Cpu };
+        try
+        {
+            BackendRegistry.Get(device);
+            return device;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Folds a multi-line message (a state-dict problem list) into one line.</summary>
+    internal static string OneLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "" : lines.Skip(1).Aggregate(lines[0], (acc, l) => acc + (acc.EndsWith(':') ? " " : "; ") + l);
+    }
+
+    private static int Fail(TextWriter error, string message)
+    {
+        error.WriteLine("error: " + OneLine(message));
+        return UsageError;
+    }
+}
+
+/// <summary>A problem the user can fix (unreadable data, a checkpoint that does not fit): reported in one line with exit code 2.</summary>
+public sealed class UsageException(string message, Exception? inner = null) : Exception(message, inner);
