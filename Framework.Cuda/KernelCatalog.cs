@@ -27,6 +27,10 @@ internal static class KernelCatalog
         "elementwise.ptx" => Elementwise(),
         "reduce.ptx" => Reduce(),
         "softmax.ptx" => Softmax(),
+        "conv.ptx" => LayerSpecs.Conv(),
+        "pool.ptx" => LayerSpecs.Pool(),
+        "index.ptx" => LayerSpecs.Index(),
+        "optim.ptx" => LayerSpecs.Optim(),
         _ => throw new InvalidOperationException($"kernel template {file} has no entry in KernelCatalog"),
     };
 
