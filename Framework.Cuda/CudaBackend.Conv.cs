@@ -9,8 +9,11 @@ namespace Framework.Cuda;
 //   y_g = W_g cols_g          dW_g += dy_g cols_g^T          dcols_g = W_g^T dy_g, dx = col2im(dcols)
 public sealed partial class CudaBackend
 {
-    /// <summary>Largest column-matrix chunk (bytes): big enough for whole batches of small layers, bounded for large ones.</summary>
-    private const long MaxColumnBytes = 64L << 20;
+    /// <summary>
+    /// Largest column-matrix chunk in bytes (64 MiB): whole batches of small layers in one chunk, large
+    /// ones bounded. Settable so tests can force several chunks on small shapes.
+    /// </summary>
+    internal long ColumnBudgetBytes { get; set; } = 64L << 20;
 
     /// <inheritdoc />
     public override void Im2Col(Tensor x, Tensor cols, in Conv2dGeometry geometry) =>
@@ -36,11 +39,11 @@ public sealed partial class CudaBackend
         [(uint)g.C, (uint)g.H, (uint)g.W, (uint)g.OH, (uint)g.OW, (uint)g.KH, (uint)g.KW,
          (uint)g.SH, (uint)g.SW, (uint)g.PH, (uint)g.PW, (uint)g.DH, (uint)g.DW, 0, 0];
 
-    /// <summary>Samples per chunk so that a chunk's column matrix stays within <see cref="MaxColumnBytes"/> (at least one).</summary>
-    private static int ChunkSamples(in Conv2dGeometry g, int elementSize)
+    /// <summary>Samples per chunk so that a chunk's column matrix stays within <see cref="ColumnBudgetBytes"/> (at least one).</summary>
+    private int ChunkSamples(in Conv2dGeometry g, int elementSize)
     {
         long perSample = Math.Max(1L, (long)g.ColRows * g.ColCols * elementSize);
-        return (int)Math.Clamp(MaxColumnBytes / perSample, 1, Math.Max(1, g.N));
+        return (int)Math.Clamp(ColumnBudgetBytes / perSample, 1, Math.Max(1, g.N));
     }
 
     /// <inheritdoc />
