@@ -1,0 +1,71 @@
+using Framework.Tests.Nn;
+using Framework.Tests.Optim;
+using NUnit.Framework;
+
+namespace Framework.Tests.OnCuda;
+
+// The layer, loss and optimizer fixtures, unchanged, on the emulated GPU. Their tolerances are their
+// own and hold here: float64 cases (gradient checks, PyTorch goldens at 1e-9..1e-12) see only
+// reordered float64 sums from cuBLAS, about 1e-15 relative; float32 goldens allow 1e-4, far above
+// the few-ulp differences of cuBLAS's summation order and the f64-accumulated kernels; pooling,
+// im2col/col2im, gather and the optimizer steps agree with the CPU backend bit for bit.
+
+[TestFixture]
+public class LayerGoldenTestsCudaEmulated : LayerGoldenTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+}
+
+[TestFixture]
+public class LayerGradCheckTestsCudaEmulated : LayerGradCheckTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+
+    /// <summary>This test's network has a BatchNorm2d: it waits for the norm kernels.</summary>
+    [SetUp]
+    public void NormTestNeedsNormKernels()
+    {
+        if (TestContext.CurrentContext.Test.MethodName == "SmallCnnGradients") NormKernels.RequireOrIgnore();
+    }
+}
+
+[TestFixture]
+public class LayerBehaviourTestsCudaEmulated : LayerBehaviourTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+
+    /// <summary>This test builds a network with BatchNorm2d: it waits for the norm kernels.</summary>
+    [SetUp]
+    public void NormTestNeedsNormKernels()
+    {
+        if (TestContext.CurrentContext.Test.MethodName == "SequentialUsesPyTorchStateDictKeys") NormKernels.RequireOrIgnore();
+    }
+}
+
+[TestFixture]
+public class LayerBadInputTestsCudaEmulated : LayerBadInputTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+}
+
+[TestFixture]
+public class ModelGoldenTestsCudaEmulated : ModelGoldenTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+
+    /// <summary>The model has a BatchNorm2d: it waits for the norm kernels.</summary>
+    [SetUp]
+    public void NeedsNormKernels() => NormKernels.RequireOrIgnore();
+}
+
+[TestFixture]
+public class OptimGoldenTestsCudaEmulated : OptimGoldenTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+}
+
+[TestFixture]
+public class OptimBehaviourTestsCudaEmulated : OptimBehaviourTests
+{
+    protected override Device Device => Device.CudaEmulated(0);
+}
