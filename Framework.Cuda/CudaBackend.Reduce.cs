@@ -8,9 +8,10 @@ public sealed partial class CudaBackend
     private const int RowThreads = 256;
 
     /// <summary>
-    /// The kernels reduce rows of a dense [rows, len] buffer. When the reduced dims are already a dense
-    /// trailing run of x (the usual case) x is used in place; otherwise x is permuted (kept dims first,
-    /// reduced dims last, each in order) and copied once, so y's element order is the row order.
+    /// The row kernels reduce a dense [rows, len] buffer. When the reduced dims are x's trailing dims
+    /// (the usual case) x is used in place; a sum or mean over consecutive leading or middle dims of a
+    /// contiguous x uses the column kernel in place; otherwise x is permuted (kept dims first, reduced
+    /// dims last, each in order) and copied once, so y's element order is the row order.
     /// </summary>
     public override void Reduce(ReduceOp op, Tensor x, int[] dims, Tensor y, Tensor? indices, bool unbiased)
     {
@@ -27,6 +28,17 @@ public sealed partial class CudaBackend
         foreach (int d in dims) len *= x._shape[d];
         long rows = x.Numel / len;
         bool trailing = x.IsContiguous && dims.Select((d, i) => d == rank - dims.Length + i).All(b => b);
+        bool consecutive = dims.Select((d, i) => d == dims[0] + i).All(b => b);
+        if (!trailing && consecutive && x.IsContiguous && op is ReduceOp.Sum or ReduceOp.Mean)
+        {
+            // [outer, len, inner] with inner > 1: column sums read x in place, no packing copy.
+            long inner = 1;
+            for (int d = dims[^1] + 1; d < rank; d++) inner *= x._shape[d];
+            var cargs = new KernelParameterBuffer().Add(DevicePtr(y)).Add(DevicePtr(x)).Add((ulong)rows).Add((ulong)len).Add((ulong)inner);
+            uint cthreads = (uint)Math.Min(RowThreads, (rows + 31) / 32 * 32);
+            Launch($"reduce_cols_{KernelCatalog.OpName(op)}_{Suffix(x.DType)}", GridFor(rows, (int)cthreads), cthreads, 0, cargs);
+            return;
+        }
         using var scope = TensorScope.Suppress();
         Tensor? packed = null;
         try
