@@ -84,14 +84,29 @@ public sealed partial class CudaBackend
         return c;
     }
 
+    /// <summary>Largest dynamic shared memory the softmax kernels ask for (of the 48 KiB every GPU gives a block).</summary>
+    private const long SoftmaxCacheLimit = 32 * 1024;
+
+    /// <summary>
+    /// Dynamic shared bytes for the softmax kernels' row cache (8 warps x n elements x arrays), or 0 when
+    /// the row does not fit: the kernels then re-read global memory in their later passes.
+    /// </summary>
+    private static uint SoftmaxCacheBytes(long n, DType dtype, int arrays)
+    {
+        long bytes = RowThreads / 32 * n * dtype.ElementSize() * arrays;
+        return bytes <= SoftmaxCacheLimit ? (uint)bytes : 0;
+    }
+
     /// <inheritdoc />
     public override void Softmax(Tensor x, int dim, Tensor y, bool log)
     {
         if (x.Numel == 0) return;
         using var xc = Dense(x);
         var (outer, n, inner) = RowShape(x, dim);
-        var args = new KernelParameterBuffer().Add(DevicePtr(y)).Add(DevicePtr(xc)).Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner);
-        Launch($"{(log ? "logsoftmax" : "softmax")}_{Suffix(x.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, 0, args);
+        uint cache = SoftmaxCacheBytes(n, x.DType, arrays: 1);
+        var args = new KernelParameterBuffer().Add(DevicePtr(y)).Add(DevicePtr(xc)).Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner)
+            .Add(cache > 0 ? 1u : 0u);
+        Launch($"{(log ? "logsoftmax" : "softmax")}_{Suffix(x.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, cache, args);
     }
 
     /// <inheritdoc />
@@ -101,8 +116,10 @@ public sealed partial class CudaBackend
         using var gc = Dense(g);
         using var yc = Dense(y);
         var (outer, n, inner) = RowShape(y, dim);
+        // The kernel reserves room for g and y per warp (the log variant only uses g's half).
+        uint cache = SoftmaxCacheBytes(n, y.DType, arrays: 2);
         var args = new KernelParameterBuffer().Add(DevicePtr(dx)).Add(DevicePtr(gc)).Add(DevicePtr(yc))
-            .Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner);
-        Launch($"{(log ? "logsoftmax_bwd" : "softmax_bwd")}_{Suffix(y.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, 0, args);
+            .Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner).Add(cache > 0 ? 1u : 0u);
+        Launch($"{(log ? "logsoftmax_bwd" : "softmax_bwd")}_{Suffix(y.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, cache, args);
     }
 }
