@@ -58,7 +58,9 @@ public sealed partial class CudaBackend
             var args = new KernelParameterBuffer()
                 .Add(DevicePtr(y)).Add(DevicePtrOrZero(indices)).Add(DevicePtr(src))
                 .Add((ulong)rows).Add((ulong)len).Add(unbiased ? 1u : 0u);
-            uint threads = (uint)Math.Clamp((len + 31) / 32 * 32, 32, RowThreads);
+            // At least 4 elements per thread: the block combine (5 shuffle rounds, the slot merge) then
+            // costs less per element than the loads it reduces.
+            uint threads = (uint)Math.Clamp((len / 4 + 31) / 32 * 32, 32, RowThreads);
             Launch(name, (uint)Math.Min(rows, 4096), threads, 0, args);
         }
         finally
