@@ -83,4 +83,24 @@ public class DigitsTrainingTests
             Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(2e-4 * Math.Abs(cpu[i])), $"loss of step {i + 1}");
         Assert.That(cpu[^1], Is.LessThan(cpu[0]), "the network learns");
     }
+
+    [Test]
+    public void SampleRunsOnTheEmulatedDevice()
+    {
+        NormKernels.RequireOrIgnore();
+        var dir = Path.Combine(Path.GetTempPath(), "digits-emulated-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var output = new StringWriter();
+            var error = new StringWriter();
+            int code = DigitsApp.Run(["--device", "emulated", "--epochs", "1", "--batch-size", "32", "--limit", "64", "--out", dir], output, error);
+            Assert.That(code, Is.Zero, error.ToString());
+            Assert.That(output.ToString(), Does.Contain("parameters on cuda-emulated:0").And.Contain("done: held-out accuracy"));
+            Assert.That(File.Exists(Path.Combine(dir, "checkpoint.safetensors")), Is.True);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
 }
