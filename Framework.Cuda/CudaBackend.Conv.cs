@@ -104,6 +104,14 @@ public sealed partial class CudaBackend
         ulong pdw = DevicePtrOrZero(dweight), pdx = DevicePtrOrZero(dx);
         int chunk = ChunkSamples(g, es);
         using var scratch = g.IsPointwise ? null : new DeviceScratch(_allocator, (ulong)(chunk * colSize * es));
+        // Per-sample weight-gradient partials, as many samples at a time as the budget allows, and the
+        // ones vector that sums them (see AccumulateWeightGradient).
+        long wSize = (long)g.OutC * kg;
+        int perPartial = dweight is null ? 1 : (int)Math.Clamp(ColumnBudgetBytes / Math.Max(1, wSize * es), 1, chunk);
+        using var partials = perPartial > 1 ? new DeviceScratch(_allocator, (ulong)(perPartial * wSize * es)) : null;
+        using var ones = perPartial > 1 ? new DeviceScratch(_allocator, (ulong)(perPartial * es)) : null;
+        if (ones is not null)
+            LaunchElementwise($"fill_{Suffix(dt)}", [perPartial], [[1], [0], [0], [0]], [ones.Pointer, 0, 0, 0], 1, 0);
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int nb = Math.Min(chunk, g.N - n0);
@@ -115,13 +123,7 @@ public sealed partial class CudaBackend
                     Im2ColRaw(cols, scratch.Pointer, nb, g, dt);
                     cols = scratch.Pointer;
                 }
-                // Accumulating into one dW cannot be batched over samples (the batch would race on it):
-                // one GEMM per sample, batched over the groups.
-                for (int i = 0; i < nb; i++)
-                    RowMajorGemm(dt, false, true, cog, kg, l,
-                        pdy + (ulong)(((n0 + i) * ys) * es), l, (long)cog * l,
-                        cols + (ulong)(i * colSize * es), l, (long)kg * l,
-                        pdw, kg, (long)cog * kg, g.Groups, accumulate: true);
+                AccumulateWeightGradient(dt, g, pdy + (ulong)(n0 * ys * es), cols, nb, pdw, partials?.Pointer ?? 0, ones?.Pointer ?? 0, perPartial);
             }
             if (dx is not null)
             {
@@ -134,6 +136,38 @@ public sealed partial class CudaBackend
                         dcols + (ulong)((long)grp * kg * l * es), l, colSize, nb, accumulate: false);
                 if (scratch is not null) Col2ImRaw(scratch.Pointer, dxChunk, nb, g, dt);
             }
+        }
+    }
+
+    /// <summary>
+    /// dW += the sum over <paramref name="nb"/> samples of dy_g cols_g^T. A batched GEMM cannot
+    /// accumulate all samples into one dW (its batch entries would race on it), so up to
+    /// <paramref name="perPartial"/> samples at a time get their own partial dW in one strided-batched
+    /// GEMM per group, and one more GEMM, ones[1, s] x partials[s, OutC*kg] with beta = 1, adds them
+    /// up: 1 + groups calls instead of one per sample, at the same traffic (a per-sample beta = 1 GEMM
+    /// reads and writes dW each time). A lone sample accumulates directly, batched over the groups.
+    /// </summary>
+    private void AccumulateWeightGradient(DType dt, in Conv2dGeometry g, ulong dy, ulong cols, int nb, ulong dw,
+        ulong partials, ulong ones, int perPartial)
+    {
+        int es = dt.ElementSize(), l = g.ColCols, cog = g.OutC / g.Groups, kg = g.ColRows / g.Groups;
+        long ys = (long)g.OutC * l, colSize = (long)g.ColRows * l, wSize = (long)g.OutC * kg;
+        for (int s0 = 0; s0 < nb; s0 += perPartial)
+        {
+            int count = Math.Min(perPartial, nb - s0);
+            ulong dy0 = dy + (ulong)(s0 * ys * es), cols0 = cols + (ulong)(s0 * colSize * es);
+            if (count == 1)
+            {
+                RowMajorGemm(dt, false, true, cog, kg, l, dy0, l, (long)cog * l, cols0, l, (long)kg * l, dw, kg, (long)cog * kg, g.Groups, accumulate: true);
+                continue;
+            }
+            for (int grp = 0; grp < g.Groups; grp++)
+                RowMajorGemm(dt, false, true, cog, kg, l,
+                    dy0 + (ulong)((long)grp * cog * l * es), l, ys,
+                    cols0 + (ulong)((long)grp * kg * l * es), l, colSize,
+                    partials + (ulong)((long)grp * cog * kg * es), kg, wSize, count, accumulate: false);
+            RowMajorGemm(dt, false, false, 1, checked((int)wSize), count, ones, count, 0, partials, checked((int)wSize), 0,
+                dw, checked((int)wSize), 0, 1, accumulate: true);
         }
     }
 

@@ -66,13 +66,18 @@ public class ConvPoolKernelTests : KernelEdgeTestBase
     [Test]
     public void Conv2dInSeveralColumnChunks()
     {
-        // A 1-byte budget gives one sample per chunk: the chunk offsets of x, y, dy and dx are exercised.
+        // A 1-byte budget gives one sample per chunk (and per weight-gradient partial): the chunk offsets
+        // of x, y, dy and dx are exercised.
         var backend = (CudaBackend)Gpu;
         backend.ColumnBudgetBytes = 1;
         try
         {
             CheckConv(new(3, 4, 6, 5, 6, 3, 2, 2, 1, 1, 2, 1, 2, 2), DType.Float64, bias: true);
             CheckConv(new(3, 2, 4, 8, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1), DType.Float32, bias: false);
+            // Columns 72 x 8 B per sample, weight partials 216 x 8 B: 3456 B holds all 5 samples' columns but
+            // only 2 partial weight gradients, so they are summed in sub-batches of 2, 2 and a lone 1.
+            backend.ColumnBudgetBytes = 3456;
+            CheckConv(new(5, 2, 2, 2, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1), DType.Float64, bias: true);
         }
         finally
         {

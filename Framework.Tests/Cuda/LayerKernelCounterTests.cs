@@ -51,7 +51,7 @@ public class LayerKernelCounterTests : KernelEdgeTestBase
         Row("bias_fill + im2col + sgemm", "conv2d fwd [4,16,32,32] -> 16, k3 p1", Measure(() => Gpu.Conv2d(x, weight, bias, y, g)), outs, "output");
         using var dw = EmptyGpu([16, 16, 3, 3], DType.Float32);
         using var db = EmptyGpu([16], DType.Float32);
-        Row("channel_sum + fill + im2col + sgemm x N + sgemm + col2im", "conv2d bwd, same", Measure(() => Gpu.Conv2dBackward(x, weight, y, dx, dw, db, g)), outs, "output");
+        Row("channel_sum + fill x2 + im2col + sgemm (batched partials) + sgemm (sum) + sgemm + col2im", "conv2d bwd, same", Measure(() => Gpu.Conv2dBackward(x, weight, y, dx, dw, db, g)), outs, "output");
         Row("channel_sum_f32", "dbias of [4,16,32,32]", Measure(() => Gpu.Conv2dBackward(x, weight, y, null, null, db, g)), outs, "dy element");
 
         var p = new Pool2dGeometry(4, 16, 32, 32, 16, 16, 2, 2, 2, 2, 0, 0, 1, 1);
