@@ -125,6 +125,32 @@ public class ConvPoolKernelTests : KernelEdgeTestBase
         AssertClose(dx, dxg, 1e-12 * f64, f32 * 1e-6 * 2 * g.OutC * g.KH * g.KW + f64 * 1e-13, what + " dx alone");
     }
 
+    [Test]
+    public void MoreRowsThanTheGridHas()
+    {
+        // The plane walk launches at most 16384 / grid-x blocks along y; 20000 planes (and 18000 column
+        // rows) make blocks loop over rows. Tiny planes keep it fast.
+        var conv = new Conv2dGeometry(1, 2000, 1, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        CheckConv(conv, DType.Float32, bias: true);
+        var pool = Pool(2, 10000, 2, 3, 2, 2, 1, 0);
+        using var x = Random([pool.N, pool.C, pool.H, pool.W], DType.Float32, 5);
+        using var xg = x.To(Dev);
+        int[] shape = [pool.N, pool.C, pool.OH, pool.OW];
+        using var y = EmptyCpu(shape, DType.Float32);
+        using var yg = EmptyGpu(shape, DType.Float32);
+        using var i = EmptyCpu(shape, DType.Int64);
+        using var ig = EmptyGpu(shape, DType.Int64);
+        Cpu.MaxPool2d(x, y, i, pool);
+        Gpu.MaxPool2d(xg, yg, ig, pool);
+        AssertClose(y, yg, 0, 0, "maxpool over 20000 planes");
+        AssertClose(i, ig, 0, 0, "maxpool indices over 20000 planes");
+        using var dx = EmptyCpu([pool.N, pool.C, pool.H, pool.W], DType.Float32);
+        using var dxg = EmptyGpu([pool.N, pool.C, pool.H, pool.W], DType.Float32);
+        Cpu.AvgPool2dBackward(y, dx, pool);
+        Gpu.AvgPool2dBackward(yg, dxg, pool);
+        AssertClose(dx, dxg, 0, 0, "avgpool backward over 20000 planes");
+    }
+
     /// <summary>A fixed-window geometry with PyTorch's output size (ceil mode: a last window that starts inside the padded input may hang over).</summary>
     private static Pool2dGeometry Pool(int n, int c, int h, int w, int kh, int kw, int s, int p, int d = 1, bool ceil = false)
     {
