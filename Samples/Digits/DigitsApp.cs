@@ -55,6 +55,11 @@ public static class DigitsApp
         {
             return Fail(error, e.Message);
         }
+        catch (NotSupportedException e) when (o.Device != "cpu")
+        {
+            // A backend that lacks an op the network needs (a build without some kernels) says which one.
+            return Fail(error, $"--device {o.Device}: {e.Message}");
+        }
     }
 
     /// <summary>
