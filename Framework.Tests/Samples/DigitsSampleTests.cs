@@ -63,14 +63,23 @@ public class DigitsSampleTests
     [TestCase("--batch-size", "-3", "--batch-size must be positive")]
     [TestCase("--lr", "abc", "--lr")]
     [TestCase("--device", "tpu", "tpu")]
-    [TestCase("--device", "cuda", "no CUDA backend")]
-    [TestCase("--device", "emulated", "no CUDA backend")]
     [TestCase("--frobnicate", "1", "--frobnicate")]
     public void BadArgumentsGiveOneLineAndExitCode2(string option, string value, string fragment)
     {
         var (code, output, err) = Run(option, value, "--out", Path.Combine(_dir, "o"));
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err, Does.StartWith("error: ").And.Contain(fragment));
+        Assert.That(err.TrimEnd('\n', '\r').Split('\n'), Has.Length.EqualTo(1), "one line");
+        Assert.That(output, Is.Empty);
+    }
+
+    [Test]
+    public void CudaWithoutAGpuGivesTheDriversReasonInOneLine()
+    {
+        if (Framework.Cuda.NativeCudaDriver.Probe(0) is null) Assert.Ignore("a usable CUDA GPU is present: --device cuda would train");
+        var (code, output, err) = Run("--device", "cuda", "--out", Path.Combine(_dir, "o"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.StartWith("error: --device cuda: no usable CUDA GPU: "));
         Assert.That(err.TrimEnd('\n', '\r').Split('\n'), Has.Length.EqualTo(1), "one line");
         Assert.That(output, Is.Empty);
     }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Framework;
 using Framework.Backends;
+using Framework.Cuda;
+using Framework.Cuda.Emulator;
 
 namespace Digits;
 
@@ -44,8 +46,7 @@ public static class DigitsApp
         if (o.BatchSize <= 0) return Fail(error, $"--batch-size must be positive, got {o.BatchSize}");
         if (!(o.Lr > 0) || !double.IsFinite(o.Lr)) return Fail(error, $"--lr must be a positive number, got {o.Lr}");
         if (o.Limit < 0) return Fail(error, $"--limit must be 0 (all) or positive, got {o.Limit}");
-        if (ResolveDevice(o.Device) is not { } dev)
-            return Fail(error, $"--device {o.Device}: no CUDA backend is available in this build yet; use --device cpu");
+        if (ResolveDevice(o.Device, out var why) is not { } dev) return Fail(error, $"--device {o.Device}: {why}");
         try
         {
             return new Trainer(o, dev, output).Run();
@@ -54,19 +55,45 @@ public static class DigitsApp
         {
             return Fail(error, e.Message);
         }
+        catch (NotSupportedException e) when (o.Device != "cpu")
+        {
+            // A backend that lacks an op the network needs (a build without some kernels) says which one.
+            return Fail(error, $"--device {o.Device}: {e.Message}");
+        }
     }
 
-    /// <summary>The device for the option, or null when its backend is not registered (the CUDA backends register themselves when present).</summary>
-    private static Device? ResolveDevice(string name)
+    /// <summary>
+    /// The device for the option with its backend registered and opened, or null with the reason: the
+    /// native driver is probed first, so a machine without an NVIDIA driver or GPU gets the driver's
+    /// one-line explanation instead of an exception. "emulated" runs the same CUDA backend, PTX and all,
+    /// in the PTX interpreter (slow, but it needs no GPU).
+    /// </summary>
+    private static Device? ResolveDevice(string name, out string why)
     {
+        why = "";
+        switch (name)
+        {
+            case "cuda":
+                if (NativeCudaDriver.Probe(0) is { } reason)
+                {
+                    why = "no usable CUDA GPU: " + reason;
+                    return null;
+                }
+                CudaBackend.Register();
+                break;
+            case "emulated":
+                EmulatedCuda.Register();
+                break;
+        }
         var device = name switch { "cuda" => Device.Cuda(0), "emulated" => Device.CudaEmulated(0), _ => Device.Cpu };
         try
         {
             BackendRegistry.Get(device);
             return device;
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or CudaException)
         {
+            why = e.Message;
             return null;
         }
     }
