@@ -41,6 +41,9 @@ internal sealed class NormLauncher
     /// </summary>
     public int CacheBytes { get; init; } = 46 * 1024;
 
+    /// <summary>Smallest part a BatchNorm channel is split into, in elements.</summary>
+    public int PartElements { get; init; } = 4096;
+
     private CudaFunction Fn(string name)
     {
         if (!_functions.TryGetValue(name, out var f)) _functions[name] = f = _driver.GetFunction(_module, name);
@@ -57,8 +60,15 @@ internal sealed class NormLauncher
     /// <summary>Parts per BatchNorm channel: 1 when the channel fits on chip or the channels alone fill the GPU.</summary>
     internal uint BatchParts(int c, ulong m, int elementBytes)
     {
-        if (m <= (ulong)(CacheBytes / elementBytes) || c >= TargetBlocks) return 1;
-        ulong byBlocks = (ulong)((TargetBlocks + c - 1) / c), bySize = (m + 4095) / 4096;
+        if (m <= (ulong)(CacheBytes / elementBytes)) return 1;
+        return SplitParts(c, m);
+    }
+
+    /// <summary>Parts per channel so that about <see cref="TargetBlocks"/> blocks run, none below <see cref="PartElements"/>.</summary>
+    private uint SplitParts(int c, ulong m)
+    {
+        if (c >= TargetBlocks) return 1;
+        ulong byBlocks = (ulong)((TargetBlocks + c - 1) / c), bySize = (m + (ulong)PartElements - 1) / (ulong)PartElements;
         return (uint)Math.Clamp(Math.Min(byBlocks, bySize), 1, 65535);
     }
 
@@ -130,8 +140,7 @@ internal sealed class NormLauncher
     {
         if ((long)n * c * s == 0) return;
         var g = NormGeometry.Batch(n, c, s);
-        uint parts = BatchParts(c, g.M, 1 << 30); // no statistics pass: split only for parallelism
-        if (c < TargetBlocks) parts = (uint)Math.Clamp(Math.Min((TargetBlocks + c - 1) / c, (long)((g.M + 4095) / 4096)), 1, 65535);
+        uint parts = SplitParts(c, g.M); // no statistics pass: split only for parallelism
         Forward(f64, g, parts, 2, 0, x, y, gamma, beta, 0, 0, 0, 0, runningMean, runningVar, 0, eps, 0, 0);
     }
 
@@ -163,7 +172,7 @@ internal sealed class NormLauncher
     {
         if ((long)n * c * s == 0) return;
         var g = NormGeometry.Batch(n, c, s);
-        uint parts = BatchParts(c, g.M, 1);
+        uint parts = SplitParts(c, g.M);
         if (dgamma == 0 && dbeta == 0)
         {
             if (dx != 0) Backward(f64, g, parts, 2, 0, x, dy, dx, gamma, runningMean, runningVar, 0, 0, 0, 0, 0, true, eps);

@@ -15,9 +15,9 @@ internal sealed unsafe class NormKernelRig : IDisposable
     public readonly NormLauncher Launcher;
     private readonly List<ulong> _live = [];
 
-    public NormKernelRig(uint threads = 256, int cacheBytes = 46 * 1024, uint maxGridY = 65535, int targetBlocks = 256)
+    public NormKernelRig(uint threads = 256, int cacheBytes = 46 * 1024, uint maxGridY = 65535, int targetBlocks = 256, int partElements = 4096)
     {
-        Launcher = new NormLauncher(Driver) { Threads = threads, CacheBytes = cacheBytes, MaxGridY = maxGridY, TargetBlocks = targetBlocks };
+        Launcher = new NormLauncher(Driver) { Threads = threads, CacheBytes = cacheBytes, MaxGridY = maxGridY, TargetBlocks = targetBlocks, PartElements = partElements };
     }
 
     public ulong Up<T>(T[]? a) where T : unmanaged
