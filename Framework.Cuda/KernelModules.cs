@@ -1,0 +1,61 @@
+using System.Reflection;
+
+namespace Framework.Cuda;
+
+/// <summary>
+/// The embedded <c>kernels/*.ptx</c> of this assembly: templates are assembled with their
+/// <see cref="KernelCatalog"/> specs, plain PTX is taken as it is. Each module is loaded into the driver
+/// once, on the first request for one of its kernels.
+/// </summary>
+internal sealed class KernelModules
+{
+    private readonly ICudaDriver _driver;
+    private readonly Dictionary<string, string> _fileOfKernel = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _text = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CudaModule> _loaded = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public KernelModules(ICudaDriver driver)
+    {
+        _driver = driver;
+        foreach (var (file, text) in AssembledTexts())
+        {
+            _text[file] = text;
+            foreach (var name in KernelTemplate.EntryNames(text)) _fileOfKernel[name] = file;
+        }
+    }
+
+    /// <summary>The module texts exactly as the driver receives them, keyed by file name.</summary>
+    public static IEnumerable<(string File, string Text)> AssembledTexts()
+    {
+        var asm = typeof(KernelModules).Assembly;
+        var names = asm.GetManifestResourceNames().Where(r => r.StartsWith("kernels/", StringComparison.Ordinal)).Order().ToArray();
+        var shared = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var res in names.Where(r => r.EndsWith(".ptxinc", StringComparison.Ordinal)))
+            foreach (var (k, v) in KernelTemplate.Sections(ReadResource(asm, res), res)) shared[k] = v;
+        foreach (var res in names.Where(r => r.EndsWith(".ptx", StringComparison.Ordinal)))
+        {
+            string file = res["kernels/".Length..];
+            string text = ReadResource(asm, res);
+            yield return (file, KernelTemplate.IsTemplate(text) ? KernelTemplate.Assemble(text, file, KernelCatalog.Specs(file), shared) : text);
+        }
+    }
+
+    private static string ReadResource(Assembly asm, string name)
+    {
+        using var stream = asm.GetManifestResourceStream(name) ?? throw new InvalidOperationException($"embedded kernel resource '{name}' is missing");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public CudaFunction GetFunction(string name)
+    {
+        lock (_gate)
+        {
+            if (!_fileOfKernel.TryGetValue(name, out var file))
+                throw new InvalidOperationException($"no embedded kernel is named '{name}' (modules: {string.Join(", ", _text.Keys)})");
+            if (!_loaded.TryGetValue(file, out var module)) _loaded[file] = module = _driver.LoadModule(_text[file], file);
+            return _driver.GetFunction(module, name);
+        }
+    }
+}
