@@ -8,22 +8,34 @@ namespace Framework.Cuda.Kernels;
 /// </summary>
 internal sealed class NormLauncher
 {
-    private readonly ICudaDriver _driver;
-    private readonly CudaModule _module;
-    private readonly Dictionary<string, CudaFunction> _functions = new(StringComparer.Ordinal);
+    private readonly Action<string, Dim3, Dim3, uint, KernelParameterBuffer> _launch;
     private readonly Func<ulong, ulong> _alloc;
     private readonly Action<ulong> _free;
 
-    /// <summary>Loads the assembled norm module on <paramref name="driver"/>.</summary>
-    /// <param name="driver">The device.</param>
-    /// <param name="alloc">Workspace allocation (defaults to the driver's).</param>
-    /// <param name="free">Workspace release (defaults to the driver's).</param>
-    public NormLauncher(ICudaDriver driver, Func<ulong, ulong>? alloc = null, Action<ulong>? free = null)
+    /// <summary>A launcher over a kernel-launch function (by <c>.entry</c> name) and a workspace allocator.</summary>
+    /// <param name="launch">Launches (name, grid, block, dynamic shared bytes, arguments).</param>
+    /// <param name="alloc">Workspace allocation in bytes.</param>
+    /// <param name="free">Workspace release.</param>
+    public NormLauncher(Action<string, Dim3, Dim3, uint, KernelParameterBuffer> launch, Func<ulong, ulong> alloc, Action<ulong> free)
     {
-        _driver = driver;
-        _module = driver.LoadModule(PtxTemplate.Load("norm.ptx"), "norm.ptx");
-        _alloc = alloc ?? driver.Allocate;
-        _free = free ?? driver.Free;
+        _launch = launch;
+        _alloc = alloc;
+        _free = free;
+    }
+
+    /// <summary>
+    /// A launch function that loads the assembled norm module into <paramref name="driver"/> itself
+    /// (raw driver use: tests and measurements; the backend launches through its own module cache).
+    /// </summary>
+    public static Action<string, Dim3, Dim3, uint, KernelParameterBuffer> DriverLaunch(ICudaDriver driver)
+    {
+        var module = driver.LoadModule(PtxTemplate.Load("norm.ptx"), "norm.ptx");
+        var functions = new Dictionary<string, CudaFunction>(StringComparer.Ordinal);
+        return (name, grid, block, shared, args) =>
+        {
+            if (!functions.TryGetValue(name, out var f)) functions[name] = f = driver.GetFunction(module, name);
+            driver.Launch(f, grid, block, shared, CudaStream.Default, args.Bytes);
+        };
     }
 
     /// <summary>Threads per block (a multiple of 32, at most 1024).</summary>
@@ -44,18 +56,12 @@ internal sealed class NormLauncher
     /// <summary>Smallest part a BatchNorm channel is split into, in elements.</summary>
     public int PartElements { get; init; } = 4096;
 
-    private CudaFunction Fn(string name)
-    {
-        if (!_functions.TryGetValue(name, out var f)) _functions[name] = f = _driver.GetFunction(_module, name);
-        return f;
-    }
-
     private static string Name(string op, bool f64) => op + (f64 ? "_f64" : "_f32");
 
     private uint GridY(ulong groups) => (uint)Math.Min(groups, MaxGridY);
 
     private void Launch(string name, bool f64, Dim3 grid, uint shared, KernelParameterBuffer args) =>
-        _driver.Launch(Fn(Name(name, f64)), grid, new Dim3(Threads), shared, CudaStream.Default, args.Bytes);
+        _launch(Name(name, f64), grid, new Dim3(Threads), shared, args);
 
     /// <summary>Parts per BatchNorm channel: 1 when the channel fits on chip or the channels alone fill the GPU.</summary>
     internal uint BatchParts(int c, ulong m, int elementBytes)

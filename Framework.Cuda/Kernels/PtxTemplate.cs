@@ -24,6 +24,9 @@ internal static partial class PtxTemplate
         ("f64", "8", "3", "mov.f64", "mov.f64"),
     ];
 
+    /// <summary>Whether the text is a template of this kind (it has a <c>//#kernels</c> line).</summary>
+    public static bool IsTemplate(string text) => text.Contains("\n//#kernels", StringComparison.Ordinal);
+
     /// <summary>Reads an embedded template (logical name <c>kernels/NAME</c>) and assembles it.</summary>
     public static string Load(string fileName)
     {

@@ -17,7 +17,7 @@ internal sealed unsafe class NormKernelRig : IDisposable
 
     public NormKernelRig(uint threads = 256, int cacheBytes = 46 * 1024, uint maxGridY = 65535, int targetBlocks = 256, int partElements = 4096)
     {
-        Launcher = new NormLauncher(Driver) { Threads = threads, CacheBytes = cacheBytes, MaxGridY = maxGridY, TargetBlocks = targetBlocks, PartElements = partElements };
+        Launcher = new NormLauncher(NormLauncher.DriverLaunch(Driver), Driver.Allocate, Driver.Free) { Threads = threads, CacheBytes = cacheBytes, MaxGridY = maxGridY, TargetBlocks = targetBlocks, PartElements = partElements };
     }
 
     public ulong Up<T>(T[]? a) where T : unmanaged
