@@ -15,11 +15,15 @@ internal readonly record struct NormGeometry(ulong G, ulong R, ulong S, ulong Ro
     public static NormGeometry Batch(int n, int c, long s) =>
         new((ulong)c, (ulong)n, (ulong)s, (ulong)c * (ulong)s, (ulong)s, (ulong)c, 1, 0, 0);
 
-    /// <summary>GroupNorm (InstanceNorm when groups = C): group = (sample, group), rows = its channels.</summary>
+    /// <summary>
+    /// GroupNorm (InstanceNorm when groups = C): group = (sample, group), rows = its channels. With one
+    /// channel per group the affine index is constant over the group (Gq = 0), so the kernels read
+    /// gamma and beta once per group instead of once per element.
+    /// </summary>
     public static NormGeometry Group(int n, int c, long s, int groups)
     {
         ulong cpg = (ulong)(c / groups);
-        return new((ulong)n * (ulong)groups, cpg, (ulong)s, (ulong)s, cpg * (ulong)s, (ulong)groups, cpg, 1, 0);
+        return new((ulong)n * (ulong)groups, cpg, (ulong)s, (ulong)s, cpg * (ulong)s, (ulong)groups, cpg, cpg > 1 ? 1UL : 0, 0);
     }
 
     /// <summary>LayerNorm: group = row of [rows, D], affine per element of the row.</summary>
