@@ -3,5 +3,7 @@ using Benchmarks.Norm;
 
 // "compare-norms" prints ours next to PyTorch in one run; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "compare-norms") return NormComparison.Run(args);
+// "norm-traffic" runs the norm kernels on the emulated GPU and prints the interpreter's traffic counts.
+if (args.Length > 0 && args[0] == "norm-traffic") return Benchmarks.Cuda.NormTraffic.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(NormComparison).Assembly).Run(args);
 return 0;

@@ -38,7 +38,11 @@ internal sealed class NormLauncher
         };
     }
 
-    /// <summary>Threads per block (a multiple of 32, at most 1024).</summary>
+    /// <summary>
+    /// Most threads per block (a multiple of 32, at most 1024). A group kernel uses fewer for small
+    /// groups, about one thread per 16 elements: each thread pays a fixed cost (the block reduction:
+    /// ~10 shuffles and two barriers), which 16 elements amortise, and idle threads would only add to it.
+    /// </summary>
     public uint Threads { get; init; } = 256;
 
     /// <summary>Largest grid y extent used; groups beyond it are walked by a grid-stride loop.</summary>
@@ -60,8 +64,16 @@ internal sealed class NormLauncher
 
     private uint GridY(ulong groups) => (uint)Math.Min(groups, MaxGridY);
 
-    private void Launch(string name, bool f64, Dim3 grid, uint shared, KernelParameterBuffer args) =>
-        _launch(Name(name, f64), grid, new Dim3(Threads), shared, args);
+    private void Launch(string name, bool f64, Dim3 grid, uint shared, KernelParameterBuffer args, uint threads = 0) =>
+        _launch(Name(name, f64), grid, new Dim3(threads == 0 ? Threads : threads), shared, args);
+
+    /// <summary>Threads for blocks that each walk <paramref name="elements"/> elements: a power of two from 32 to <see cref="Threads"/>.</summary>
+    internal uint ThreadsFor(ulong elements)
+    {
+        uint t = 32;
+        while (t < Threads && (ulong)t * 16 < elements) t *= 2;
+        return Math.Min(t, Threads);
+    }
 
     /// <summary>Parts per BatchNorm channel: 1 when the channel fits on chip or the channels alone fill the GPU.</summary>
     internal uint BatchParts(int c, ulong m, int elementBytes)
@@ -87,7 +99,7 @@ internal sealed class NormLauncher
     {
         var b = new KernelParameterBuffer().Add(x).Add(y).Add(gamma).Add(beta).Add(mean).Add(rstd).Add(ws).Add(st).Add(rm).Add(rv);
         g.AddTo(b, parts, mode, cap).Add(run).Add(eps).Add(factor).Add(unbias);
-        Launch("norm_fwd", f64, new Dim3(parts, GridY(g.G)), cap * (f64 ? 8u : 4u), b);
+        Launch("norm_fwd", f64, new Dim3(parts, GridY(g.G)), cap * (f64 ? 8u : 4u), b, ThreadsFor(g.M / parts));
     }
 
     private void Backward(bool f64, NormGeometry g, uint parts, uint mode, uint cap, ulong x, ulong dy, ulong dx, ulong gamma,
@@ -95,7 +107,7 @@ internal sealed class NormLauncher
     {
         var b = new KernelParameterBuffer().Add(x).Add(dy).Add(dx).Add(gamma).Add(mean).Add(rstd).Add(dgamma).Add(dbeta).Add(ws).Add(pg);
         g.AddTo(b, parts, mode, cap).Add(pgmode).Add(eval ? 1u : 0u).Add(eps);
-        Launch("norm_bwd", f64, new Dim3(parts, GridY(g.G)), 2 * cap * (f64 ? 8u : 4u), b);
+        Launch("norm_bwd", f64, new Dim3(parts, GridY(g.G)), 2 * cap * (f64 ? 8u : 4u), b, ThreadsFor(g.M / parts));
     }
 
     private void ChannelSum(bool f64, ulong input, ulong o0, ulong o1, int n, int c, uint mode, double factor, double unbias)
@@ -109,7 +121,7 @@ internal sealed class NormLauncher
     {
         var b = new KernelParameterBuffer().Add(x).Add(dy).Add(mean).Add(rstd).Add(dgamma).Add(dbeta);
         channels.AddTo(b, 1, 0, 0).Add(statGroups).Add(cpg);
-        Launch("norm_pgrad", f64, new Dim3(1, GridY(channels.G)), 0, b);
+        Launch("norm_pgrad", f64, new Dim3(1, GridY(channels.G)), 0, b, ThreadsFor(channels.M));
     }
 
     private ulong Workspace(ulong bytes) => _alloc(Math.Max(bytes, 8));
