@@ -246,6 +246,27 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     }
 
     /// <inheritdoc />
+    public void Dgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha,
+        ulong a, int lda, ulong b, int ldb, double beta, ulong c, int ldc)
+    {
+        using var scope = _gate.EnterScope();
+        ThrowIfDisposed();
+        var (read, written) = EmulatedBlas.Gemm(_memory, "cublasDgemm_v2", transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+        _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
+    }
+
+    /// <inheritdoc />
+    public void DgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha,
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, double beta, ulong c, int ldc, long strideC, int batchCount)
+    {
+        using var scope = _gate.EnterScope();
+        ThrowIfDisposed();
+        var (read, written) = EmulatedBlas.Gemm(_memory, "cublasDgemmStridedBatched", transA, transB, m, n, k, alpha,
+            a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+        _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         using var scope = _gate.EnterScope();

@@ -83,7 +83,9 @@ public sealed partial class CudaBackend
         for (int d = 0; d < MaxKernelDims; d++) args.Add((ulong)(d < pad ? 1 : sizes[d - pad]));
         for (int k = 0; k < 4; k++)
             for (int d = 0; d < MaxKernelDims; d++) args.Add(d < pad ? 0L : strides[k][d - pad]);
-        Launch(kernel, GridFor(n, ElementwiseThreads), ElementwiseThreads, 0, args);
+        // Small tensors get one small block: a launch of a few elements should not run 256 threads.
+        uint threads = (uint)Math.Min(ElementwiseThreads, (n + 31) / 32 * 32);
+        Launch(kernel, GridFor(n, (int)threads), threads, 0, args);
     }
 
     /// <summary>

@@ -141,4 +141,48 @@ public interface ICudaDriver : IDisposable
     void SgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha,
         ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta,
         ulong c, int ldc, long strideC, int batchCount);
+
+    /// <summary>
+    /// Column-major double-precision GEMM (<c>cublasDgemm_v2</c>); the same contract as <see cref="Sgemm"/>.
+    /// </summary>
+    /// <param name="transA">Operation on A.</param>
+    /// <param name="transB">Operation on B.</param>
+    /// <param name="m">Rows of op(A) and C.</param>
+    /// <param name="n">Columns of op(B) and C.</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">Device address of A.</param>
+    /// <param name="lda">Leading dimension of A.</param>
+    /// <param name="b">Device address of B.</param>
+    /// <param name="ldb">Leading dimension of B.</param>
+    /// <param name="beta">Scale of the old C.</param>
+    /// <param name="c">Device address of C.</param>
+    /// <param name="ldc">Leading dimension of C.</param>
+    void Dgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha,
+        ulong a, int lda, ulong b, int ldb, double beta, ulong c, int ldc);
+
+    /// <summary>
+    /// <see cref="Dgemm"/> over <paramref name="batchCount"/> matrix triples (<c>cublasDgemmStridedBatched</c>);
+    /// the same contract as <see cref="SgemmStridedBatched"/>.
+    /// </summary>
+    /// <param name="transA">Operation on A.</param>
+    /// <param name="transB">Operation on B.</param>
+    /// <param name="m">Rows of op(A) and C.</param>
+    /// <param name="n">Columns of op(B) and C.</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">Device address of the first A.</param>
+    /// <param name="lda">Leading dimension of A.</param>
+    /// <param name="strideA">Elements between consecutive A matrices.</param>
+    /// <param name="b">Device address of the first B.</param>
+    /// <param name="ldb">Leading dimension of B.</param>
+    /// <param name="strideB">Elements between consecutive B matrices.</param>
+    /// <param name="beta">Scale of the old C.</param>
+    /// <param name="c">Device address of the first C.</param>
+    /// <param name="ldc">Leading dimension of C.</param>
+    /// <param name="strideC">Elements between consecutive C matrices.</param>
+    /// <param name="batchCount">Number of products.</param>
+    void DgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha,
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, double beta,
+        ulong c, int ldc, long strideC, int batchCount);
 }

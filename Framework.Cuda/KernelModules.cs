@@ -42,6 +42,30 @@ internal sealed class KernelModules
         }
     }
 
+    /// <summary>
+    /// The highest <c>.version</c> among the embedded modules and the CUDA driver version
+    /// (cuDriverGetVersion's encoding, 1000 * major + 10 * minor) whose JIT accepts it: PTX ISA 6.0-6.2
+    /// came with CUDA 9.0-9.2, 6.3-6.5 with 10.0-10.2, 7.x with 11.x, 8.x with 12.x.
+    /// </summary>
+    public static (int Major, int Minor, int DriverVersion) RequiredDriver()
+    {
+        int major = 6, minor = 0;
+        foreach (var (_, text) in AssembledTexts())
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(text, @"^\s*\.version\s+(\d+)\.(\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+            if (!m.Success) continue;
+            int a = int.Parse(m.Groups[1].Value), b = int.Parse(m.Groups[2].Value);
+            if (a > major || (a == major && b > minor)) (major, minor) = (a, b);
+        }
+        int driver = major switch
+        {
+            6 when minor < 3 => 9000 + 10 * minor,
+            6 => 10000 + 10 * (minor - 3),
+            _ => (major + 4) * 1000 + 10 * minor,
+        };
+        return (major, minor, driver);
+    }
+
     private static string ReadResource(Assembly asm, string name)
     {
         using var stream = asm.GetManifestResourceStream(name) ?? throw new InvalidOperationException($"embedded kernel resource '{name}' is missing");

@@ -83,13 +83,15 @@ public abstract class TensorApiTests : BackendTestBase
     [Test]
     public void ToStringShowsValuesShapeDtypeAndGradFn()
     {
+        // Like PyTorch, the device is printed when it is not the CPU.
+        string dev = Device == Device.Cpu ? "" : $", device='{Device}'";
         var x = T([1.0, 2.5, 3.0, 4.0], [2, 2], DType.Float32, requiresGrad: true);
-        Assert.That(x.ToString(), Is.EqualTo("tensor([[1.0000, 2.5000],\n        [3.0000, 4.0000]], shape=[2, 2], dtype=float32, requires_grad=True)"));
+        Assert.That(x.ToString(), Is.EqualTo($"tensor([[1.0000, 2.5000],\n        [3.0000, 4.0000]], shape=[2, 2], dtype=float32{dev}, requires_grad=True)"));
         var y = x + x;
-        Assert.That(y.ToString(), Does.EndWith("shape=[2, 2], dtype=float32, grad_fn=<AddBackward>)"));
+        Assert.That(y.ToString(), Does.EndWith($"shape=[2, 2], dtype=float32{dev}, grad_fn=<AddBackward>)"));
         var big = Tensor.Zeros([2000], DType.Float64, Device);
         Assert.That(big.ToString(), Does.StartWith("tensor([0., 0., 0., ..., 0., 0., 0.]"));
-        Assert.That(Tensor.Scalar(5, DType.Int64, Device).ToString(), Is.EqualTo("tensor(5, shape=[], dtype=int64)"));
+        Assert.That(Tensor.Scalar(5, DType.Int64, Device).ToString(), Is.EqualTo($"tensor(5, shape=[], dtype=int64{dev})"));
     }
 
     [Test]

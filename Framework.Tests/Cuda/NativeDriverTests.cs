@@ -1,0 +1,52 @@
+using Framework.Cuda;
+using NUnit.Framework;
+
+namespace Framework.Tests.OnCuda;
+
+/// <summary>The native driver where no GPU exists: clear messages, no crash.</summary>
+public class NativeDriverTests
+{
+    [Test]
+    public void ProbeNeverThrowsAndExplainsWhatIsMissing()
+    {
+        string? reason = null;
+        Assert.That(() => reason = NativeCudaDriver.Probe(0), Throws.Nothing);
+        if (reason is null) Assert.Ignore("a usable GPU is present; the missing-driver message cannot be observed here");
+        // Either the library is missing (say which files and what to install) or the driver reports why.
+        Assert.That(reason, Does.Contain("libcuda.so.1").Or.Contain("nvcuda.dll").Or.Contain("cu").Or.Contain("CUDA"));
+        if (reason!.Contains("not found", StringComparison.Ordinal))
+            Assert.That(reason, Does.Contain("install the NVIDIA GPU driver").And.Contain("Device.CudaEmulated"));
+    }
+
+    [Test]
+    public void OpeningWithoutAGpuThrowsCudaExceptionNamingTheCall()
+    {
+        if (NativeCudaDriver.Probe(0) is null) Assert.Ignore("a usable GPU is present");
+        var e = Assert.Throws<CudaException>(() => NativeCudaDriver.Open(0));
+        Assert.That(e!.Call, Is.Not.Empty);
+        Assert.That(e.Message, Does.StartWith(e.Call));
+    }
+
+    [Test]
+    public void UsingTheCudaDeviceWithoutAGpuFailsWithTheProbeMessage()
+    {
+        string? reason = NativeCudaDriver.Probe(0);
+        if (reason is null)
+        {
+            Assert.Ignore("a usable GPU is present");
+            return;
+        }
+        var e = Assert.Catch(() => Tensor.Zeros([3], DType.Float32, Device.Cuda(0)));
+        Assert.That(e!.Message, Does.Contain(reason));
+    }
+
+    [Test]
+    public void RequiredDriverMatchesTheKernelsIsa()
+    {
+        var (major, minor, driver) = KernelModules.RequiredDriver();
+        Assert.That((major, minor), Is.GreaterThanOrEqualTo((6, 0)));
+        // .version 6.0 is CUDA 9.0's PTX ISA; every embedded module must stay JIT-able by that driver or say what it needs.
+        Assert.That(driver, Is.GreaterThanOrEqualTo(9000));
+        if ((major, minor) == (6, 0)) Assert.That(driver, Is.EqualTo(9000));
+    }
+}
