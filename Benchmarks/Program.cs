@@ -5,5 +5,12 @@ using Benchmarks.Norm;
 if (args.Length > 0 && args[0] == "compare-norms") return NormComparison.Run(args);
 // "norm-traffic" runs the norm kernels on the emulated GPU and prints the interpreter's traffic counts.
 if (args.Length > 0 && args[0] == "norm-traffic") return Benchmarks.Cuda.NormTraffic.Run(args);
+// "norm-gpu" runs the norm kernel suite on a real GPU, or says why it cannot.
+if (args.Length > 0 && args[0] == "norm-gpu")
+{
+    if (!Benchmarks.Cuda.NormGpuBenchmarks.Available(out string reason)) { Console.WriteLine(reason); return 0; }
+    BenchmarkDotNet.Running.BenchmarkRunner.Run<Benchmarks.Cuda.NormGpuBenchmarks>(args: args[1..]);
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(NormComparison).Assembly).Run(args);
 return 0;
