@@ -12,7 +12,7 @@ internal readonly record struct NormGeometry(ulong G, ulong R, ulong S, ulong Ro
     public ulong M => R * S;
 
     /// <summary>BatchNorm: group = channel c of [N, C, S], rows = samples.</summary>
-    public static NormGeometry Batch(int n, int c, long s) =>
+    public static NormGeometry Batch(long n, int c, long s) =>
         new((ulong)c, (ulong)n, (ulong)s, (ulong)c * (ulong)s, (ulong)s, (ulong)c, 1, 0, 0);
 
     /// <summary>

@@ -276,6 +276,6 @@ internal sealed class NormLauncher
         var g = NormGeometry.Layer(rows, d);
         if (dx != 0) Backward(f64, g, 1, 0, Cap(g.M, f64 ? 16 : 8), x, dy, dx, gamma, mean, rstd, 0, 0, 0, 0, 0, false, 0);
         if (dgamma != 0 || dbeta != 0)
-            ParamGrad(f64, NormGeometry.Batch((int)rows, d, 1), 1, (ulong)d, x, dy, mean, rstd, dgamma, dbeta);
+            ParamGrad(f64, NormGeometry.Batch(rows, d, 1), 1, (ulong)d, x, dy, mean, rstd, dgamma, dbeta);
     }
 }
