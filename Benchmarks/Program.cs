@@ -12,5 +12,16 @@ if (args.Length > 0 && args[0] == "norm-gpu")
     BenchmarkDotNet.Running.BenchmarkRunner.Run<Benchmarks.Cuda.NormGpuBenchmarks>(args: args[1..]);
     return 0;
 }
+// "cuda" runs the GPU kernel suite, or says why it cannot (no driver, no device) and exits cleanly.
+if (args.Length > 0 && args[0] == "cuda")
+{
+    if (Framework.Cuda.NativeCudaDriver.Probe(0) is { } why)
+    {
+        Console.WriteLine($"CUDA benchmarks skipped: {why}");
+        return 0;
+    }
+    BenchmarkRunner.Run<Benchmarks.Cuda.CudaKernelBenchmarks>(args: args[1..]);
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(NormComparison).Assembly).Run(args);
 return 0;

@@ -29,17 +29,9 @@ public class NormGpuBenchmarks
     /// <summary>Whether a GPU and driver can be opened, and if not, why.</summary>
     public static bool Available(out string reason)
     {
-        try
-        {
-            NativeCudaDriver.Open(0).Dispose();
-            reason = "";
-            return true;
-        }
-        catch (Exception e)
-        {
-            reason = $"no CUDA GPU benchmarks: opening device 0 failed ({e.GetType().Name}: {e.Message})";
-            return false;
-        }
+        string? why = NativeCudaDriver.Probe(0);
+        reason = why is null ? "" : $"norm GPU benchmarks skipped: {why}";
+        return why is null;
     }
 
     /// <summary>Opens the GPU and uploads the data.</summary>
