@@ -60,3 +60,37 @@ public class NormBackendTests
     public void LayerNormOverTwoDims(int a, int b, int h, int w) =>
         Compare([a, b, h, w], h * w, (x, wt, bs) => F.LayerNorm(x, [h, w], wt!.Reshape([h, w]), bs!.Reshape([h, w])));
 }
+
+/// <summary>The norm modules' device memory, workspaces included, comes back after training-like iterations.</summary>
+public class NormMemoryTests
+{
+    [Test]
+    public void TrainingIterationsReturnEveryByte()
+    {
+        var backend = Framework.Cuda.Emulator.EmulatedCuda.Backend(0);
+        var dev = Device.CudaEmulated(0);
+        using var bn = new Framework.Nn.BatchNorm2d(3, device: dev);
+        using var inorm = new Framework.Nn.InstanceNorm2d(3, trackRunningStats: true, device: dev);
+        var g = new Generator(3);
+        using (var warm = new TensorScope()) Step();
+        long before = backend.AllocatedBytes;
+        for (int i = 0; i < 50; i++)
+        {
+            using var scope = new TensorScope();
+            Step();
+        }
+        Assert.That(backend.AllocatedBytes, Is.EqualTo(before));
+
+        void Step()
+        {
+            // 2 x 3 x 40 x 40: a BatchNorm channel of 3200 elements fits on chip; InstanceNorm with running
+            // statistics and dgamma/dbeta uses the f64 workspaces (per-instance statistics, partial sums).
+            var x = Tensor.Randn([2, 3, 40, 40], g, DType.Float32, dev).SetRequiresGrad();
+            var y = inorm.Forward(bn.Forward(x));
+            y.Backward(Tensor.Randn([2, 3, 40, 40], g, DType.Float32, dev));
+            x.Grad!.Dispose(); // gradients are owned by their tensor, not by the scope
+            bn.ZeroGrad();
+            inorm.ZeroGrad();
+        }
+    }
+}
