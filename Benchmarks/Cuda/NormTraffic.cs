@@ -31,7 +31,7 @@ public static class NormTraffic
         var launcher = new NormLauncher((name, grid, block, shared, a) =>
         {
             raw(name, grid, block, shared, a);
-            perKernel.Add(($"{name} ({grid.X}x{grid.Y})", driver.LastLaunch));
+            perKernel.Add(($"{name[..name.LastIndexOf('_')]} ({grid.X}x{grid.Y}x{block.X})", driver.LastLaunch));
         }, driver.Allocate, driver.Free);
         var rows = new List<Row>();
         foreach (int[] shape in s_shapes)
@@ -52,7 +52,8 @@ public static class NormTraffic
                 var sw = Stopwatch.StartNew();
                 run();
                 var t = driver.Totals;
-                string kernels = string.Join("; ", perKernel.Select(k => $"{k.Name}: {(double)k.C.Instructions / len:F1}"));
+                string kernels = string.Join("; ", perKernel.Select(k =>
+                    $"{k.Name}: {(double)k.C.Instructions / len:F1} instr, {(double)(k.C.GlobalBytesRead + k.C.GlobalBytesWritten) / len:F2} B"));
                 rows.Add(new Row(name, phase, t.Launches, (double)t.GlobalBytesRead / len, (double)t.GlobalBytesWritten / len,
                     floor, torch, kernels, sw.Elapsed.TotalSeconds));
                 Console.Error.WriteLine($"  {phase}: {sw.Elapsed.TotalSeconds:F1} s");
@@ -70,7 +71,7 @@ public static class NormTraffic
 
     private static void Print(List<Row> rows)
     {
-        Console.WriteLine("| shape | phase | launches | read B/elem | written B/elem | total B/elem | passes (/4 B) | floor | PyTorch | instructions/elem per kernel |");
+        Console.WriteLine("| shape | phase | launches | read B/elem | written B/elem | total B/elem | passes (/4 B) | floor | PyTorch | per kernel (grid): instructions, bytes per element |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
         {
