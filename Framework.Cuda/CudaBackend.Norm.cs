@@ -3,7 +3,7 @@ using Framework.Cuda.Kernels;
 
 namespace Framework.Cuda;
 
-// Normalization: unpack tensors into device pointers and launch kernels/norm.ptx through NormLauncher
+// Normalization: unpack tensors into device pointers and launch kernels/norm.ptx, norm_bwd.ptx through NormLauncher
 // (launch planning, workspace, f32/f64). Semantics are the CPU NormKernels': x contiguous [N, C, S],
 // outputs overwritten, running statistics updated in the same pass, an empty batch is a no-op, NaN/Inf
 // in a group propagate to that group's outputs only (each group's statistics are reduced separately).

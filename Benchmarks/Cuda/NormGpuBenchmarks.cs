@@ -6,7 +6,7 @@ using Framework.Cuda.Kernels;
 namespace Benchmarks.Cuda;
 
 /// <summary>
-/// The norm kernels of kernels/norm.ptx on a real GPU (native driver), float32, at the anchor shapes:
+/// The norm kernels of kernels/norm.ptx, norm_bwd.ptx on a real GPU (native driver), float32, at the anchor shapes:
 /// each benchmark is one phase (its 1-2 launches) followed by a device synchronize. Bandwidth = the
 /// bytes per element of <c>norm-traffic</c> (Benchmarks/README.md, kernels/README.md) times the
 /// element count over the measured time; the floor is the device's copy bandwidth.

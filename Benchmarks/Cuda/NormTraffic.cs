@@ -9,7 +9,7 @@ namespace Benchmarks.Cuda;
 /// <summary>
 /// <c>dotnet run -c Release --project Benchmarks -- norm-traffic [--quick]</c>: runs every norm phase
 /// (BatchNorm forward train / eval / backward, InstanceNorm forward / backward) through
-/// kernels/norm.ptx on the emulated GPU at the anchor shapes and prints, from the interpreter's
+/// kernels/norm.ptx, norm_bwd.ptx on the emulated GPU at the anchor shapes and prints, from the interpreter's
 /// counters, global bytes per element (against the floor: forward 2 passes of 4 bytes, backward 3;
 /// and PyTorch's kernels: forward 3, backward 5), kernel launches, and instructions per element of
 /// each kernel. float32, affine, running statistics tracked (BatchNorm). <c>--quick</c> uses shapes

@@ -1,7 +1,7 @@
 namespace Framework.Cuda.Kernels;
 
 /// <summary>
-/// The group geometry every norm kernel of kernels/norm.ptx takes (see the header of that file):
+/// The group geometry every norm kernel of kernels/norm.ptx and norm_bwd.ptx takes (see kernels/norm.ptxinc):
 /// group gi has R rows of S contiguous elements, element (q, s) at gi*BaseS + q*RowS + s, affine
 /// index (gi % GMod)*GMul + q*Gq + s*Gs.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace Framework.Cuda.Kernels;
 
 /// <summary>
-/// Plans and launches the kernels of kernels/norm.ptx on raw device pointers (0 = absent), with the
+/// Plans and launches the kernels of kernels/norm.ptx and norm_bwd.ptx on raw device pointers (0 = absent), with the
 /// same semantics as the CPU NormKernels: x contiguous [N, C, S]; outputs overwritten; running
 /// statistics updated in the same pass. Launches per call: forward 1 (2 when a BatchNorm channel is
 /// split over several blocks, or InstanceNorm updates running statistics), backward 1 or 2.
@@ -29,14 +29,25 @@ internal sealed class NormLauncher
     /// </summary>
     public static Action<string, Dim3, Dim3, uint, KernelParameterBuffer> DriverLaunch(ICudaDriver driver)
     {
-        var module = driver.LoadModule(PtxTemplate.Load("norm.ptx"), "norm.ptx");
+        // The norm kernels live in two modules (forward, backward); remember which holds which entry.
+        var moduleOf = new Dictionary<string, CudaModule>(StringComparer.Ordinal);
+        foreach (string file in ModuleFiles)
+        {
+            string text = PtxTemplate.Load(file);
+            var module = driver.LoadModule(text, file);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"\.entry\s+(\w+)"))
+                moduleOf[m.Groups[1].Value] = module;
+        }
         var functions = new Dictionary<string, CudaFunction>(StringComparer.Ordinal);
         return (name, grid, block, shared, args) =>
         {
-            if (!functions.TryGetValue(name, out var f)) functions[name] = f = driver.GetFunction(module, name);
+            if (!functions.TryGetValue(name, out var f)) functions[name] = f = driver.GetFunction(moduleOf[name], name);
             driver.Launch(f, grid, block, shared, CudaStream.Default, args.Bytes);
         };
     }
+
+    /// <summary>The embedded template files holding the norm kernels.</summary>
+    public static readonly string[] ModuleFiles = ["norm.ptx", "norm_bwd.ptx"];
 
     /// <summary>
     /// Most threads per block (a multiple of 32, at most 1024). A group kernel uses fewer for small

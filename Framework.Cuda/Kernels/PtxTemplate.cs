@@ -8,6 +8,7 @@ namespace Framework.Cuda.Kernels;
 /// Assembles a handwritten PTX template (kernels/*.ptx) into the module text the driver loads. The
 /// template shares one skeleton between dtypes and kernels instead of near-copies:
 /// <list type="bullet">
+/// <item><c>//#include FILE</c> splices the embedded <c>kernels/FILE</c> (shared macros: norm.ptxinc).</item>
 /// <item><c>//#macro NAME</c> ... <c>//#endmacro</c> defines a snippet; <c>//#use NAME KEY=value ...</c>
 /// inserts it with each whole-word KEY replaced (uses may nest) and <c>$U</c> made unique per use,
 /// so labels inside a snippet do not collide.</item>
@@ -37,6 +38,15 @@ internal static partial class PtxTemplate
         return Assemble(reader.ReadToEnd());
     }
 
+    private static string Resource(string fileName)
+    {
+        var asm = typeof(PtxTemplate).Assembly;
+        using Stream s = asm.GetManifestResourceStream("kernels/" + fileName)
+            ?? throw new InvalidOperationException($"PTX template includes 'kernels/{fileName}', which is not embedded in {asm.GetName().Name}");
+        using var reader = new StreamReader(s);
+        return reader.ReadToEnd();
+    }
+
     /// <summary>Expands macros and emits the kernel section once per dtype.</summary>
     public static string Assemble(string template)
     {
@@ -45,7 +55,14 @@ internal static partial class PtxTemplate
         var kernels = new List<string>();
         List<string>? body = null;
         bool inKernels = false;
+        var source = new List<string>();
         foreach (string raw in template.Replace("\r\n", "\n").Split('\n'))
+        {
+            string t = raw.TrimStart();
+            if (t.StartsWith("//#include ", StringComparison.Ordinal)) source.AddRange(Resource(t[11..].Trim()).Replace("\r\n", "\n").Split('\n'));
+            else source.Add(raw);
+        }
+        foreach (string raw in source)
         {
             string line = raw.TrimEnd();
             string trimmed = line.TrimStart();

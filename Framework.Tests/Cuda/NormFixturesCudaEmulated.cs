@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace Framework.Tests.OnCuda;
 
 // The norm fixtures, unchanged, on the emulated GPU: BatchNorm2d/InstanceNorm2d (and the GroupNorm /
-// LayerNorm paths they share) run the CUDA backend's launch code and kernels/norm.ptx inside the
+// LayerNorm paths they share) run the CUDA backend's launch code and kernels/norm.ptx, norm_bwd.ptx inside the
 // checking interpreter, with the allocator's caching off so every tensor and workspace is an exact
 // allocation and the bounds checks are exact. Tolerances are the fixtures' own float32 ones (against
 // PyTorch and the float64 gradient check): the kernels accumulate in float64 and round the statistics

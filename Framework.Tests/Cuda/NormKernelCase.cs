@@ -25,7 +25,7 @@ public enum NormOp
 }
 
 /// <summary>
-/// One norm operation on [N, C, S] data run by the CPU NormKernels and by kernels/norm.ptx through
+/// One norm operation on [N, C, S] data run by the CPU NormKernels and by kernels/norm.ptx, norm_bwd.ptx through
 /// <see cref="NormKernelRig"/>; returns (name, gpu, cpu) for every output.
 /// </summary>
 internal static unsafe class NormKernelCase

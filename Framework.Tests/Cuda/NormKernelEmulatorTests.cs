@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace Framework.Tests.CudaKernels;
 
 /// <summary>
-/// Every kernel of kernels/norm.ptx on edge shapes, raw through the emulated driver with its
+/// Every kernel of kernels/norm.ptx, norm_bwd.ptx on edge shapes, raw through the emulated driver with its
 /// sanitizer checks on (bounds, shared races, barrier/shuffle divergence, uninitialised registers)
 /// and exact, uncached allocations, against the CPU NormKernels on the same data.
 /// Tolerances: float32 2e-5 (absolute + relative): both sides accumulate in float64 and round

@@ -6,7 +6,7 @@ using Framework.Cuda.Kernels;
 namespace Framework.Tests.CudaKernels;
 
 /// <summary>
-/// Runs one norm operation through kernels/norm.ptx on the emulator (exact allocations, every
+/// Runs one norm operation through kernels/norm.ptx, norm_bwd.ptx on the emulator (exact allocations, every
 /// check on) and through the CPU NormKernels on the same float32 data, and returns both results.
 /// </summary>
 internal sealed unsafe class NormKernelRig : IDisposable
