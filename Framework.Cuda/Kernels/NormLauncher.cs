@@ -50,7 +50,8 @@ internal sealed class NormLauncher
     public static readonly string[] ModuleFiles = ["norm.ptx", "norm_bwd.ptx"];
 
     /// <summary>
-    /// Most threads per block (a multiple of 32, at most 1024). A group kernel uses fewer for small
+    /// Most threads per block (a multiple of 32, at most 256: the kernels declare <c>.maxntid 256</c> so
+    /// that ptxas may give them up to 255 registers). A group kernel uses fewer for small
     /// groups, about one thread per 16 elements: each thread pays a fixed cost (the block reduction:
     /// ~10 shuffles and two barriers), which 16 elements amortise, and idle threads would only add to it.
     /// </summary>
