@@ -8,9 +8,10 @@ public sealed partial class CudaBackend
     private const int RowThreads = 256;
 
     /// <summary>
-    /// The kernels reduce rows of a dense [rows, len] buffer. When the reduced dims are already a dense
-    /// trailing run of x (the usual case) x is used in place; otherwise x is permuted (kept dims first,
-    /// reduced dims last, each in order) and copied once, so y's element order is the row order.
+    /// The row kernels reduce a dense [rows, len] buffer. When the reduced dims are x's trailing dims
+    /// (the usual case) x is used in place; a sum or mean over consecutive leading or middle dims of a
+    /// contiguous x uses the column kernel in place; otherwise x is permuted (kept dims first, reduced
+    /// dims last, each in order) and copied once, so y's element order is the row order.
     /// </summary>
     public override void Reduce(ReduceOp op, Tensor x, int[] dims, Tensor y, Tensor? indices, bool unbiased)
     {
@@ -27,6 +28,17 @@ public sealed partial class CudaBackend
         foreach (int d in dims) len *= x._shape[d];
         long rows = x.Numel / len;
         bool trailing = x.IsContiguous && dims.Select((d, i) => d == rank - dims.Length + i).All(b => b);
+        bool consecutive = dims.Select((d, i) => d == dims[0] + i).All(b => b);
+        if (!trailing && consecutive && x.IsContiguous && op is ReduceOp.Sum or ReduceOp.Mean)
+        {
+            // [outer, len, inner] with inner > 1: column sums read x in place, no packing copy.
+            long inner = 1;
+            for (int d = dims[^1] + 1; d < rank; d++) inner *= x._shape[d];
+            var cargs = new KernelParameterBuffer().Add(DevicePtr(y)).Add(DevicePtr(x)).Add((ulong)rows).Add((ulong)len).Add((ulong)inner);
+            uint cthreads = (uint)Math.Min(RowThreads, (rows + 31) / 32 * 32);
+            Launch($"reduce_cols_{KernelCatalog.OpName(op)}_{Suffix(x.DType)}", GridFor(rows, (int)cthreads), cthreads, 0, cargs);
+            return;
+        }
         using var scope = TensorScope.Suppress();
         Tensor? packed = null;
         try
@@ -46,7 +58,9 @@ public sealed partial class CudaBackend
             var args = new KernelParameterBuffer()
                 .Add(DevicePtr(y)).Add(DevicePtrOrZero(indices)).Add(DevicePtr(src))
                 .Add((ulong)rows).Add((ulong)len).Add(unbiased ? 1u : 0u);
-            uint threads = (uint)Math.Clamp((len + 31) / 32 * 32, 32, RowThreads);
+            // At least 4 elements per thread: the block combine (5 shuffle rounds, the slot merge) then
+            // costs less per element than the loads it reduces.
+            uint threads = (uint)Math.Clamp((len / 4 + 31) / 32 * 32, 32, RowThreads);
             Launch(name, (uint)Math.Min(rows, 4096), threads, 0, args);
         }
         finally
@@ -72,14 +86,29 @@ public sealed partial class CudaBackend
         return c;
     }
 
+    /// <summary>Largest dynamic shared memory the softmax kernels ask for (of the 48 KiB every GPU gives a block).</summary>
+    private const long SoftmaxCacheLimit = 32 * 1024;
+
+    /// <summary>
+    /// Dynamic shared bytes for the softmax kernels' row cache (8 warps x n elements x arrays), or 0 when
+    /// the row does not fit: the kernels then re-read global memory in their later passes.
+    /// </summary>
+    private static uint SoftmaxCacheBytes(long n, DType dtype, int arrays)
+    {
+        long bytes = RowThreads / 32 * n * dtype.ElementSize() * arrays;
+        return bytes <= SoftmaxCacheLimit ? (uint)bytes : 0;
+    }
+
     /// <inheritdoc />
     public override void Softmax(Tensor x, int dim, Tensor y, bool log)
     {
         if (x.Numel == 0) return;
         using var xc = Dense(x);
         var (outer, n, inner) = RowShape(x, dim);
-        var args = new KernelParameterBuffer().Add(DevicePtr(y)).Add(DevicePtr(xc)).Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner);
-        Launch($"{(log ? "logsoftmax" : "softmax")}_{Suffix(x.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, 0, args);
+        uint cache = SoftmaxCacheBytes(n, x.DType, arrays: 1);
+        var args = new KernelParameterBuffer().Add(DevicePtr(y)).Add(DevicePtr(xc)).Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner)
+            .Add(cache > 0 ? 1u : 0u);
+        Launch($"{(log ? "logsoftmax" : "softmax")}_{Suffix(x.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, cache, args);
     }
 
     /// <inheritdoc />
@@ -89,8 +118,10 @@ public sealed partial class CudaBackend
         using var gc = Dense(g);
         using var yc = Dense(y);
         var (outer, n, inner) = RowShape(y, dim);
+        // The kernel reserves room for g and y per warp (the log variant only uses g's half).
+        uint cache = SoftmaxCacheBytes(n, y.DType, arrays: 2);
         var args = new KernelParameterBuffer().Add(DevicePtr(dx)).Add(DevicePtr(gc)).Add(DevicePtr(yc))
-            .Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner);
-        Launch($"{(log ? "logsoftmax_bwd" : "softmax_bwd")}_{Suffix(y.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, 0, args);
+            .Add((ulong)(outer * inner)).Add((ulong)n).Add((ulong)inner).Add(cache > 0 ? 1u : 0u);
+        Launch($"{(log ? "logsoftmax_bwd" : "softmax_bwd")}_{Suffix(y.DType)}", GridFor(outer * inner, RowThreads / 32), RowThreads, cache, args);
     }
 }

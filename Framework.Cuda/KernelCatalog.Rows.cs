@@ -1,6 +1,6 @@
 namespace Framework.Cuda;
 
-/// <summary>Instances of reduce.ptx: reduce_{sum,mean,var,max,min}_{dtype}.</summary>
+/// <summary>Instances of reduce.ptx: reduce_{sum,mean,var,max,min}_{dtype} (rows) and reduce_cols_{sum,mean}_{dtype}.</summary>
 internal static class ReduceSpecs
 {
     public static IEnumerable<KernelSpec> All()
@@ -9,6 +9,7 @@ internal static class ReduceSpecs
         {
             string[] sums = t == "s64" ? ["sum", "mean"] : ["sum", "mean", "var"];
             foreach (var op in sums) yield return Sum(op, t);
+            foreach (var op in new[] { "sum", "mean" }) yield return Sum(op, t) with { Name = $"reduce_cols_{op}_{t}", Skeleton = "csum" };
             foreach (var op in new[] { "max", "min" }) yield return Arg(op, t);
         }
     }

@@ -17,6 +17,7 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
     private readonly int _device;
     private readonly IntPtr _context;
     private IntPtr _blas;
+    private readonly Lock _blasGate = new();
     private bool _disposed;
 
     private NativeCudaDriver(int device, IntPtr context, CudaDeviceInfo info)
@@ -242,7 +243,11 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
     private IntPtr Blas()
     {
         Enter();
-        if (_blas != IntPtr.Zero) return _blas;
+        lock (_blasGate) return _blas != IntPtr.Zero ? _blas : CreateBlas();
+    }
+
+    private IntPtr CreateBlas()
+    {
         if (!NativeLibraries.TryLoad(NativeLibraries.BlasFiles))
             throw new CudaException(CudaError.NotInitialized, "dlopen",
                 $"cuBLAS was not found (looked for {string.Join(", ", NativeLibraries.BlasFiles)}); matrix products need the cuBLAS 12 runtime " +

@@ -73,12 +73,20 @@ public class KernelCounterTests : KernelEdgeTestBase
         Row("reduce_var_f32", "[256,256] over dim 1", Measure(() => Gpu.Reduce(ReduceOp.Var, x, [1], r, null, true)), N, 8 + 4.0 / Cols);
         Row("reduce_max_f32", "[256,256] over dim 1, indices", Measure(() => Gpu.Reduce(ReduceOp.Max, x, [1], r, idx, false)), N, 4 + 12.0 / Cols);
         using var c = EmptyGpu([1, Cols], DType.Float32);
-        // Over dim 0 the backend first packs x transposed (copy: 8 B/elem), then reduces rows.
-        Row("copy_f32_f32 + reduce_sum_f32", "[256,256] over dim 0", Measure(() => Gpu.Reduce(ReduceOp.Sum, x, [0], c, null, false)), N, 12 + 4.0 / Rows);
-        Row("softmax_f32", "[256,256] dim 1", Measure(() => Gpu.Softmax(x, 1, y, false)), N, 16);
-        Row("logsoftmax_f32", "[256,256] dim 1", Measure(() => Gpu.Softmax(x, 1, y, true)), N, 16);
-        Row("softmax_bwd_f32", "[256,256] dim 1", Measure(() => Gpu.SoftmaxBackward(g, y, 1, dx, false)), N, 20);
-        Row("logsoftmax_bwd_f32", "[256,256] dim 1", Measure(() => Gpu.SoftmaxBackward(g, y, 1, dx, true)), N, 16);
+        // Over a leading dim the column kernel reads x in place; over non-consecutive dims x is packed first (copy: 8 B/elem).
+        Row("reduce_cols_sum_f32", "[256,256] over dim 0", Measure(() => Gpu.Reduce(ReduceOp.Sum, x, [0], c, null, false)), N, 4 + 4.0 / Rows);
+        using var x3d = Random([16, 64, 64], DType.Float32, 7).To(Dev);
+        using var c3d = EmptyGpu([1, 64, 1], DType.Float32);
+        Row("copy_f32_f32 + reduce_sum_f32", "[16,64,64] over dims 0, 2", Measure(() => Gpu.Reduce(ReduceOp.Sum, x3d, [0, 2], c3d, null, false)), N, 12 + 4.0 / 1024);
+        // Rows that fit the shared-memory row cache: every input read once (the floor).
+        Row("softmax_f32", "[256,256] dim 1", Measure(() => Gpu.Softmax(x, 1, y, false)), N, 8);
+        Row("logsoftmax_f32", "[256,256] dim 1", Measure(() => Gpu.Softmax(x, 1, y, true)), N, 8);
+        Row("softmax_bwd_f32", "[256,256] dim 1", Measure(() => Gpu.SoftmaxBackward(g, y, 1, dx, false)), N, 12);
+        Row("logsoftmax_bwd_f32", "[256,256] dim 1", Measure(() => Gpu.SoftmaxBackward(g, y, 1, dx, true)), N, 12);
+        // Rows too long for the cache (8 warps x 2048 x 4 B > 32 KiB): later passes re-read global memory.
+        using var xl = Random([16, 2048], DType.Float32, 8).To(Dev);
+        using var yl = EmptyGpu([16, 2048], DType.Float32);
+        Row("softmax_f32", "[16,2048] dim 1 (uncached)", Measure(() => Gpu.Softmax(xl, 1, yl, false)), 16 * 2048, 16);
         using var w = Random([1, Cols, Cols], DType.Float32, 6).To(Dev);
         using var x3 = x.Reshape(1, Rows, Cols);
         using var y3 = EmptyGpu([1, Rows, Cols], DType.Float32);
