@@ -37,8 +37,6 @@ internal sealed unsafe class NormKernelRig : IDisposable
         return a;
     }
 
-    /// <summary>A device copy of <paramref name="a"/> and a host copy for the CPU side (null stays null).</summary>
-    public (ulong Dev, T[]? Host) Pair<T>(T[]? a) where T : unmanaged => (Up(a), a is null ? null : (T[])a.Clone());
 
     public static float[] Random(int n, int seed, double scale = 1, double shift = 0)
     {
