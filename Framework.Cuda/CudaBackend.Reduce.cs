@@ -54,19 +54,63 @@ public sealed partial class CudaBackend
                 view.Dispose();
             }
             var src = packed ?? x;
+            bool splittable = op == ReduceOp.Sum || (op == ReduceOp.Mean && x.DType != DType.Int64);
+            if (splittable && rows < SplitRowsBelow && len >= SplitMinLength)
+            {
+                ReduceSplit(op, src, rows, len, y);
+                return;
+            }
             string name = $"reduce_{KernelCatalog.OpName(op)}_{Suffix(x.DType)}";
             var args = new KernelParameterBuffer()
                 .Add(DevicePtr(y)).Add(DevicePtrOrZero(indices)).Add(DevicePtr(src))
                 .Add((ulong)rows).Add((ulong)len).Add(unbiased ? 1u : 0u);
-            // At least 4 elements per thread: the block combine (5 shuffle rounds, the slot merge) then
-            // costs less per element than the loads it reduces.
-            uint threads = (uint)Math.Clamp((len / 4 + 31) / 32 * 32, 32, RowThreads);
-            Launch(name, (uint)Math.Min(rows, 4096), threads, 0, args);
+            // The sum kernels also take parts and chunk: one part of the whole row here.
+            if (op is not (ReduceOp.Max or ReduceOp.Min)) args.Add(1UL).Add((ulong)len);
+            Launch(name, (uint)Math.Min(rows, 4096), RowBlock(len), 0, args);
         }
         finally
         {
             packed?.Dispose();
         }
+    }
+
+    /// <summary>Fewer rows than this leave most of a GPU idle with one block per row ...</summary>
+    private const long SplitRowsBelow = 64;
+
+    /// <summary>... when each row is at least this long: such rows are split into parts (two stages).</summary>
+    private const long SplitMinLength = 1 << 16;
+
+    /// <summary>
+    /// Threads per row block: at least 4 elements per thread, so the block combine (5 shuffle rounds,
+    /// the slot merge) costs less per element than the loads it reduces; 32 to 256.
+    /// </summary>
+    private static uint RowBlock(long len) => (uint)Math.Clamp((len / 4 + 31) / 32 * 32, 32, RowThreads);
+
+    /// <summary>A scratch tensor outside any scope; the caller disposes it.</summary>
+    private Tensor Scratch(int[] shape, DType dtype) =>
+        new(Allocate(Shapes.Numel(shape) * dtype.ElementSize()), shape, Shapes.ContiguousStrides(shape), 0, dtype, retain: false, register: false);
+
+    /// <summary>
+    /// Sum or mean of a few long rows in two stages: reduce_part_T sums chunks of at least 4096
+    /// elements into f64 (s64) partials, about 512 work items in all, then reduce_sum over each row's
+    /// partials; the mean scales by 1/len in f64 and one copy rounds to y's dtype. Reads x once.
+    /// </summary>
+    private void ReduceSplit(ReduceOp op, Tensor src, long rows, long len, Tensor y)
+    {
+        long parts = Math.Clamp(512 / rows, 2, Math.Max(2, len / 4096));
+        long chunk = (len + parts - 1) / parts;
+        parts = (len + chunk - 1) / chunk;
+        var acc = src.DType == DType.Int64 ? DType.Int64 : DType.Float64;
+        using var partial = Scratch([checked((int)(rows * parts))], acc);
+        var args = new KernelParameterBuffer().Add(DevicePtr(partial)).Add(0UL).Add(DevicePtr(src))
+            .Add((ulong)(rows * parts)).Add((ulong)len).Add(0u).Add((ulong)parts).Add((ulong)chunk);
+        Launch($"reduce_part_{Suffix(src.DType)}", (uint)Math.Min(rows * parts, 4096), RowBlock(chunk), 0, args);
+        using var total = Scratch(y._shape, acc);
+        args = new KernelParameterBuffer().Add(DevicePtr(total)).Add(0UL).Add(DevicePtr(partial))
+            .Add((ulong)rows).Add((ulong)parts).Add(0u).Add(1UL).Add((ulong)parts);
+        Launch($"reduce_sum_{Suffix(acc)}", (uint)Math.Min(rows, 4096), RowBlock(parts), 0, args);
+        if (op == ReduceOp.Mean) Unary(UnaryOp.MulScalar, total, total, 1.0 / len, 0);
+        Copy(total, y);
     }
 
     private static (long Outer, long N, long Inner) RowShape(Tensor t, int dim)

@@ -1,6 +1,6 @@
 namespace Framework.Cuda;
 
-/// <summary>Instances of reduce.ptx: reduce_{sum,mean,var,max,min}_{dtype} (rows) and reduce_cols_{sum,mean}_{dtype}.</summary>
+/// <summary>Instances of reduce.ptx: reduce_{sum,mean,var,max,min,part}_{dtype} (rows) and reduce_cols_{sum,mean}_{dtype}.</summary>
 internal static class ReduceSpecs
 {
     public static IEnumerable<KernelSpec> All()
@@ -9,6 +9,7 @@ internal static class ReduceSpecs
         {
             string[] sums = t == "s64" ? ["sum", "mean"] : ["sum", "mean", "var"];
             foreach (var op in sums) yield return Sum(op, t);
+            yield return Sum("part", t);
             foreach (var op in new[] { "sum", "mean" }) yield return Sum(op, t) with { Name = $"reduce_cols_{op}_{t}", Skeleton = "csum" };
             foreach (var op in new[] { "max", "min" }) yield return Arg(op, t);
         }
@@ -21,7 +22,10 @@ internal static class ReduceSpecs
         vars["ACC"] = isInt ? "s64" : "f64";
         vars["ZACC"] = isInt ? "0" : "0d0000000000000000";
         vars["TOACC"] = t switch { "f32" => "cvt.f64.f32", "f64" => "mov.f64", _ => "mov.b64" };
-        vars["FROMACC"] = t switch { "f32" => "cvt.rn.f32.f64", "f64" => "mov.f64", _ => "mov.b64" };
+        bool part = op == "part";
+        vars["FROMACC"] = part ? "mov.b64" : t switch { "f32" => "cvt.rn.f32.f64", "f64" => "mov.f64", _ => "mov.b64" };
+        vars["TOUT"] = part ? vars["ACC"] : t;
+        vars["SHOUT"] = part ? "3" : KernelCatalog.Shift(t);
         return new KernelSpec($"reduce_{op}_{t}", "rsum", op, t, "", vars);
     }
 

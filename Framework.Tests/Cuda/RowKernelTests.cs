@@ -60,6 +60,22 @@ public class RowKernelTests : KernelEdgeTestBase
     }
 
     [Test]
+    public void FewLongRowsAreSplitIntoPartsAndStillMatch(
+        [Values(ReduceOp.Sum, ReduceOp.Mean)] ReduceOp op, [Values(DType.Float32, DType.Float64, DType.Int64)] DType dtype)
+    {
+        if (op == ReduceOp.Mean && dtype == DType.Int64)
+        {
+            CheckReduce(op, dtype, [1, 70001], [1]); // integer mean is not split: one block per row
+            return;
+        }
+        Driver.ResetCounters();
+        CheckReduce(op, dtype, [1, 3 * 65536 + 5], [1]);
+        Assert.That(Driver.Totals.Launches, Is.GreaterThanOrEqualTo(2), "partials, then their sum (then a copy or memcpy into y)");
+        CheckReduce(op, dtype, [3, 70001], [1]);
+        CheckReduce(op, dtype, [2, 65536], [0, 1]);
+    }
+
+    [Test]
     public void MaxMinPickTheFirstOccurrenceAndPropagateNaN([Values(DType.Float32, DType.Float64)] DType dtype)
     {
         var data = new double[] { 1, 5, 5, -2, 5, double.NaN, 0, double.NaN, -7, -7, 3, -7 };
