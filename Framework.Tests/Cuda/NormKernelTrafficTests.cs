@@ -60,6 +60,25 @@ public class NormKernelTrafficTests
         if (targetBlocks == 256) Assert.That(fwdPasses, Is.LessThan(2.05), "a channel that fits is read once");
     }
 
+    /// <summary>
+    /// A plane over the shared-memory cache but within shared memory + the register slots (128x128
+    /// float32: 11776 + 18 x 256) is still read once forward; backward re-reads only what neither holds.
+    /// </summary>
+    [Test]
+    public void PlaneInSharedMemoryAndRegisters()
+    {
+        using var rig = new NormKernelRig();
+        const int s = 128 * 128;
+        ulong x = rig.Up(NormKernelRig.Random(s, 1)), y = rig.Up(new float[s]), dy = rig.Up(NormKernelRig.Random(s, 2));
+        ulong mean = rig.Up(new float[1]), rstd = rig.Up(new float[1]), dx = rig.Up(new float[s]);
+        var fwd = Measure(rig, () => rig.Launcher.GroupNormForward(false, x, y, 1, 1, s, 1, 0, 0, 1e-5, mean, rstd, 0, 0, 0));
+        Assert.That(fwd.GlobalBytesRead, Is.EqualTo(4L * s));
+        Assert.That(fwd.GlobalBytesWritten, Is.EqualTo(4L * s + 8));
+        var bwd = Measure(rig, () => rig.Launcher.GroupNormBackward(false, x, dy, 1, 1, s, 1, mean, rstd, 0, dx, 0, 0));
+        long onChip = 46 * 1024 / 8 + 18 * 256; // (x, dy) pairs: shared head + registers
+        Assert.That(bwd.GlobalBytesRead, Is.EqualTo(8L * s + 8L * (s - onChip) + 8), "x, dy once; the rest twice; mean, rstd");
+    }
+
     /// <summary>NaN or Inf in one group makes that group's outputs NaN; every other group is unaffected.</summary>
     [TestCase(float.NaN)]
     [TestCase(float.PositiveInfinity)]
