@@ -29,7 +29,9 @@ public sealed partial class CudaBackend
         long rows = x.Numel / len;
         bool trailing = x.IsContiguous && dims.Select((d, i) => d == rank - dims.Length + i).All(b => b);
         bool consecutive = dims.Select((d, i) => d == dims[0] + i).All(b => b);
-        if (!trailing && consecutive && x.IsContiguous && op is ReduceOp.Sum or ReduceOp.Mean)
+        // The column kernel has one thread per output: fine for many outputs or short columns; a few
+        // long columns (a [1M, 2] sum over dim 0) go through packing and the split row path instead.
+        if (!trailing && consecutive && x.IsContiguous && op is ReduceOp.Sum or ReduceOp.Mean && (rows >= 256 || len <= 8192))
         {
             // [outer, len, inner] with inner > 1: column sums read x in place, no packing copy.
             long inner = 1;

@@ -73,6 +73,7 @@ public class RowKernelTests : KernelEdgeTestBase
         Assert.That(Driver.Totals.Launches, Is.GreaterThanOrEqualTo(2), "partials, then their sum (then a copy or memcpy into y)");
         CheckReduce(op, dtype, [3, 70001], [1]);
         CheckReduce(op, dtype, [2, 65536], [0, 1]);
+        CheckReduce(op, dtype, [70000, 2], [0]); // a few long columns: packed, then split rows
     }
 
     [Test]
