@@ -37,7 +37,8 @@ internal sealed class KernelModules
         {
             string file = res["kernels/".Length..];
             string text = ReadResource(asm, res);
-            yield return (file, KernelTemplate.IsTemplate(text) ? KernelTemplate.Assemble(text, file, KernelCatalog.Specs(file), shared) : text);
+            yield return (file, KernelTemplate.IsTemplate(text) ? KernelTemplate.Assemble(text, file, KernelCatalog.Specs(file), shared)
+                : Kernels.PtxTemplate.IsTemplate(text) ? Kernels.PtxTemplate.Assemble(text) : text);
         }
     }
 
