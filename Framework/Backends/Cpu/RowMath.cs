@@ -7,7 +7,7 @@ namespace Framework.Backends.Cpu;
 /// Elementwise maths over contiguous rows. <c>TensorPrimitives</c> already has most ops vectorised
 /// for float and double, so they are called directly; the rest are short <see cref="Vector{T}"/> loops.
 /// </summary>
-internal static class RowMath
+internal static partial class RowMath
 {
     public static void Unary<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y, T a, T b)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -88,15 +88,9 @@ internal static class RowMath
             case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); break;
             case BinaryOp.Maximum: TensorPrimitives.Max(a, b, y); break;
             case BinaryOp.Minimum: TensorPrimitives.Min(a, b, y); break;
-            case BinaryOp.SigmoidBackward:
-                // g * y * (1 - y)
-                for (int i = 0; i < y.Length; i++) y[i] = a[i] * b[i] * (T.One - b[i]);
-                break;
-            case BinaryOp.TanhBackward:
-                for (int i = 0; i < y.Length; i++) y[i] = a[i] * (T.One - b[i] * b[i]);
-                break;
             default:
-                for (int i = 0; i < y.Length; i++) y[i] = Scalar(op, a[i], b[i], p, q);
+                if (!TryMapped(op, a, b, y, p, q))
+                    for (int i = 0; i < y.Length; i++) y[i] = Scalar(op, a[i], b[i], p, q);
                 break;
         }
     }
