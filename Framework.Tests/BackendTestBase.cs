@@ -1,3 +1,5 @@
+using Framework.Cuda.Emulator;
+using Framework.Tests.OnCuda;
 using NUnit.Framework;
 
 namespace Framework.Tests;
@@ -12,6 +14,30 @@ public abstract class BackendTestBase
     protected abstract Device Device { get; }
 
     private TensorScope? _scope;
+    private bool? _cachingBefore;
+
+    /// <summary>
+    /// A native GPU fixture is ignored, with the driver's reason, where there is no GPU (never passing
+    /// vacuously); an emulated one runs with the allocator's caching off, so every tensor is an exact
+    /// allocation and the interpreter's bounds checks catch every overrun.
+    /// </summary>
+    [OneTimeSetUp]
+    public void PrepareDevice()
+    {
+        if (Device.Type == DeviceType.Cuda) NativeGpu.RequireOrIgnore();
+        if (Device.Type == DeviceType.CudaEmulated)
+        {
+            var backend = EmulatedCuda.Backend(Device.Index);
+            _cachingBefore = backend.Caching;
+            backend.Caching = false;
+        }
+    }
+
+    [OneTimeTearDown]
+    public void RestoreDevice()
+    {
+        if (_cachingBefore is { } caching) EmulatedCuda.Backend(Device.Index).Caching = caching;
+    }
 
     [SetUp]
     public void OpenScope() => _scope = new TensorScope();

@@ -76,6 +76,8 @@ internal sealed class NormLauncher
 
     private uint GridY(ulong groups) => (uint)Math.Min(groups, MaxGridY);
 
+    // Entries, expanded per dtype from the $T templates: norm_fwd_f32/f64 and norm_chsum_f32/f64 (norm.ptx),
+    // norm_bwd_f32/f64 and norm_pgrad_f32/f64 (norm_bwd.ptx).
     private void Launch(string name, bool f64, Dim3 grid, uint shared, KernelParameterBuffer args, uint threads = 0) =>
         _launch(Name(name, f64), grid, new Dim3(threads == 0 ? Threads : threads), shared, args);
 

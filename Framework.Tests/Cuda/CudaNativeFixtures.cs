@@ -24,52 +24,34 @@ internal static class NativeGpu
 public class GoldenOpsTestsCuda : GoldenOpsTests
 {
     protected override Device Device => Device.Cuda(0);
-
-    [OneTimeSetUp]
-    public void RequireGpu() => NativeGpu.RequireOrIgnore();
 }
 
 [TestFixture]
 public class GradCheckOpsTestsCuda : GradCheckOpsTests
 {
     protected override Device Device => Device.Cuda(0);
-
-    [OneTimeSetUp]
-    public void RequireGpu() => NativeGpu.RequireOrIgnore();
 }
 
 [TestFixture]
 public class AutogradTestsCuda : AutogradTests
 {
     protected override Device Device => Device.Cuda(0);
-
-    [OneTimeSetUp]
-    public void RequireGpu() => NativeGpu.RequireOrIgnore();
 }
 
 [TestFixture]
 public class TensorApiTestsCuda : TensorApiTests
 {
     protected override Device Device => Device.Cuda(0);
-
-    [OneTimeSetUp]
-    public void RequireGpu() => NativeGpu.RequireOrIgnore();
 }
 
 [TestFixture]
 public class StridesAndBroadcastTestsCuda : StridesAndBroadcastTests
 {
     protected override Device Device => Device.Cuda(0);
-
-    [OneTimeSetUp]
-    public void RequireGpu() => NativeGpu.RequireOrIgnore();
 }
 
 [TestFixture]
 public class BadInputTestsCuda : BadInputTests
 {
     protected override Device Device => Device.Cuda(0);
-
-    [OneTimeSetUp]
-    public void RequireGpu() => NativeGpu.RequireOrIgnore();
 }

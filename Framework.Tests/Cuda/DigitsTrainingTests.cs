@@ -7,35 +7,6 @@ using NUnit.Framework;
 namespace Framework.Tests.OnCuda;
 
 /// <summary>
-/// Fixtures that need the normalization kernels (BatchNorm2d/InstanceNorm2d on the GPU) are ignored,
-/// with the reason, while the backend still reports them as pending (kernels/norm.ptx comes from the
-/// norm branch); once they exist the probe passes and the tests run.
-/// </summary>
-internal static class NormKernels
-{
-    private static readonly Lazy<string?> s_missing = new(() =>
-    {
-        using var scope = new TensorScope();
-        try
-        {
-            using var x = Tensor.Ones([2, 1, 1, 2], DType.Float32, Device.CudaEmulated(0));
-            using var y = F.InstanceNorm(x);
-            using var z = F.BatchNorm(x, null, null, training: true);
-            return null;
-        }
-        catch (NotSupportedException e)
-        {
-            return e.Message;
-        }
-    });
-
-    public static void RequireOrIgnore()
-    {
-        if (s_missing.Value is { } why) Assert.Ignore($"needs the CUDA norm kernels: {why}");
-    }
-}
-
-/// <summary>
 /// The check: the emulated GPU trains the Digits sample's network (Conv-BatchNorm-ReLU-Conv-
 /// InstanceNorm-ReLU-MaxPool-Linear, float32, Adam lr 0.01) for 5 steps on the same batches from the
 /// same seed as the CPU, and every step's loss agrees. Tolerance: 2e-4 relative. The two backends
@@ -73,7 +44,6 @@ public class DigitsTrainingTests
     [Test]
     public void EmulatedGpuTrainsTheSampleNetworkWithTheCpusLosses()
     {
-        NormKernels.RequireOrIgnore();
         var digits = DigitsCsv.Load(Path.Combine(AppContext.BaseDirectory, "digits.csv.gz"));
         var data = digits.ToDataset(Enumerable.Range(0, Steps * Batch).ToArray());
         var cpu = Train(Device.Cpu, data);
@@ -90,7 +60,6 @@ public class DigitsTrainingTests
     [Test]
     public void SampleRunsOnTheEmulatedDevice()
     {
-        NormKernels.RequireOrIgnore();
         var dir = Path.Combine(Path.GetTempPath(), "digits-emulated-" + Guid.NewGuid().ToString("N"));
         try
         {

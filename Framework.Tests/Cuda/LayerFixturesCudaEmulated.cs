@@ -15,80 +15,41 @@ namespace Framework.Tests.OnCuda;
 [TestFixture]
 public class LayerGoldenTestsCudaEmulated : LayerGoldenTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
 }
 
 [TestFixture]
 public class LayerGradCheckTestsCudaEmulated : LayerGradCheckTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
-
-    /// <summary>This test's network has a BatchNorm2d: it waits for the norm kernels.</summary>
-    [SetUp]
-    public void NormTestNeedsNormKernels()
-    {
-        if (TestContext.CurrentContext.Test.MethodName == "SmallCnnGradients") NormKernels.RequireOrIgnore();
-    }
 }
 
 [TestFixture]
 public class LayerBehaviourTestsCudaEmulated : LayerBehaviourTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
-
-    /// <summary>This test builds a network with BatchNorm2d: it waits for the norm kernels.</summary>
-    [SetUp]
-    public void NormTestNeedsNormKernels()
-    {
-        if (TestContext.CurrentContext.Test.MethodName == "SequentialUsesPyTorchStateDictKeys") NormKernels.RequireOrIgnore();
-    }
 }
 
 [TestFixture]
 public class LayerBadInputTestsCudaEmulated : LayerBadInputTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
 }
 
 [TestFixture]
 public class ModelGoldenTestsCudaEmulated : ModelGoldenTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
-
-    /// <summary>The model has a BatchNorm2d: it waits for the norm kernels.</summary>
-    [SetUp]
-    public void NeedsNormKernels() => NormKernels.RequireOrIgnore();
 }
 
 [TestFixture]
 public class OptimGoldenTestsCudaEmulated : OptimGoldenTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
 }
 
 [TestFixture]
 public class OptimBehaviourTestsCudaEmulated : OptimBehaviourTests
 {
-    private bool _caching;
     protected override Device Device => Device.CudaEmulated(0);
-    [OneTimeSetUp] public void ExactAllocations() => _caching = UncachedEmulatedDevice.Enter();
-    [OneTimeTearDown] public void CachingBack() => UncachedEmulatedDevice.Leave(_caching);
 }

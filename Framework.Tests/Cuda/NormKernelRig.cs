@@ -37,7 +37,6 @@ internal sealed unsafe class NormKernelRig : IDisposable
         return a;
     }
 
-
     public static float[] Random(int n, int seed, double scale = 1, double shift = 0)
     {
         var rng = new Random(seed);
