@@ -2,7 +2,8 @@
 sample's network (batch 32, Adam) on 8x8 and 28x28 inputs, 2 threads, best of 5 x 10 steps.
     /usr/bin/python3 Benchmarks/compare_digits_step.py
 """
-import time, torch
+import torch
+from torch_step import best_step_seconds
 
 torch.set_num_threads(2)
 for hw in (8, 28):
@@ -14,19 +15,5 @@ for hw in (8, 28):
     opt = torch.optim.Adam(net.parameters(), lr=0.01)
     x, y = torch.rand(32, 1, hw, hw), torch.arange(32) % 10
 
-    def step():
-        loss = torch.nn.functional.cross_entropy(net(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    for _ in range(5):
-        step()
-    best = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(10):
-            step()
-        best = min(best, (time.perf_counter() - t) / 10)
+    best = best_step_seconds(net, opt, x, y)
     print(f"PyTorch {torch.__version__} Digits network, {hw}x{hw}, batch 32: {best * 1e3:.2f} ms per training step")

@@ -3,7 +3,8 @@ stem conv-BN-ReLU + one basic residual block + average pool + linear, batch 32, 
 2 threads, best of 5 x 10 steps.
     /usr/bin/python3 Benchmarks/compare_resnet_block.py
 """
-import time, torch
+import torch
+from torch_step import best_step_seconds
 
 torch.set_num_threads(2)
 torch.manual_seed(1)
@@ -29,20 +30,5 @@ opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
 x, y = torch.randn(32, 3, 32, 32), torch.arange(32) % 10
 
 
-def step():
-    loss = torch.nn.functional.cross_entropy(net(x), y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
-for _ in range(5):
-    step()
-best = float("inf")
-for _ in range(5):
-    t = time.perf_counter()
-    for _ in range(10):
-        step()
-    best = min(best, (time.perf_counter() - t) / 10)
+best = best_step_seconds(net, opt, x, y)
 print(f"PyTorch {torch.__version__} ResNet-style block, batch 32, 3x32x32: {best * 1e3:.2f} ms per training step")
