@@ -11,6 +11,7 @@ namespace Benchmarks.Layers;
 /// average pooling and a linear head. PyTorch's side is <c>Benchmarks/compare_resnet_block.py</c>;
 /// <c>Benchmarks/compare_resnet_block.sh</c> runs both in one go.
 /// </summary>
+[MinColumn, MedianColumn]
 public class ResNetBlockBenchmarks
 {
     /// <summary>conv-BN-ReLU-conv-BN with the identity added before the last ReLU.</summary>

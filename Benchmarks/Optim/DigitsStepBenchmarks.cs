@@ -11,6 +11,7 @@ namespace Benchmarks.Optim;
 /// <c>Samples/Digits/DigitsNet.cs</c> builds it. PyTorch's side: <c>Benchmarks/compare_digits_step.py</c>;
 /// <c>Benchmarks/compare_digits_step.sh</c> runs both.
 /// </summary>
+[MinColumn, MedianColumn]
 public class DigitsStepBenchmarks
 {
     private Sequential _model = null!;
