@@ -167,6 +167,28 @@ public abstract class TensorApiTests : BackendTestBase
     }
 
     [Test]
+    public void BackendTemporariesOfStridedInputsAreReleased()
+    {
+        // Reductions over non-trailing dims and softmax of a transposed input pack copies internally;
+        // those copies must go back at once, not wait for the garbage collector.
+        var w = Tensor.Randn([6, 5, 4], new Generator(8), DType.Float32, Device);
+        TensorScope.Current!.Forget(w);
+        w.RequiresGrad = true;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = MemoryStats.LiveBytes(Device);
+        using (var scope = new TensorScope())
+        {
+            var t = w.Permute(2, 0, 1);
+            var loss = t.Var([0, 2]).Sum() + t.Softmax(1).Max() + t.LogSoftmax(0).Mean();
+            loss.Backward();
+        }
+        Assert.That(MemoryStats.LiveBytes(Device), Is.EqualTo(before + 6 * 5 * 4 * 4), "only w.Grad may remain");
+        w.Grad!.Dispose();
+        w.Dispose();
+    }
+
+    [Test]
     public void UseAfterDisposeFailsClearly()
     {
         var x = Tensor.Ones([2], DType.Float64, Device);

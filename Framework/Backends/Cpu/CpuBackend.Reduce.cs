@@ -44,8 +44,12 @@ internal sealed unsafe partial class CpuBackend
         int k = 0;
         for (int d = 0; d < rank; d++) if (!isReduced[d]) perm[k++] = d;
         foreach (int d in dims) perm[k++] = d;
-        using var scope = TensorScope.Suppress();
-        using var packed = x.Permute(perm).Contiguous();
+        // A backend works below autograd: the permuted view and its packed copy are plain, unscoped tensors.
+        var permShape = new int[rank];
+        var permStrides = new long[rank];
+        for (int i = 0; i < rank; i++) { permShape[i] = x._shape[perm[i]]; permStrides[i] = x._strides[perm[i]]; }
+        using var view = x.AsStridedAlias(permShape, permStrides, x._offset);
+        using var packed = view.ContiguousOwned();
         var packedKept = new int[keptSizes.Count];
         keptSizes.CopyTo(packedKept);
         ReduceRows(op, packed, packedKept, Shapes.ContiguousStrides(packedKept).Select(s => s * r).ToArray(), r, y, indices, unbiased);

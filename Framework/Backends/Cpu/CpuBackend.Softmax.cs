@@ -9,17 +9,15 @@ internal sealed unsafe partial class CpuBackend
     // rows of length n with stride `inner`. When inner == 1 (the usual last-dim case) rows are dense.
     public override void Softmax(Tensor x, int dim, Tensor y, bool log)
     {
-        using var scope = TensorScope.Suppress();
-        using var xc = x.Contiguous().Alias();
+        using var xc = x.ContiguousOwned();
         if (x.DType == DType.Float32) SoftmaxAs<float>(xc, dim, y, log);
         else SoftmaxAs<double>(xc, dim, y, log);
     }
 
     public override void SoftmaxBackward(Tensor g, Tensor y, int dim, Tensor dx, bool log)
     {
-        using var scope = TensorScope.Suppress();
-        using var gc = g.Contiguous().Alias();
-        using var yc = y.Contiguous().Alias();
+        using var gc = g.ContiguousOwned();
+        using var yc = y.ContiguousOwned();
         if (g.DType == DType.Float32) SoftmaxBackwardAs<float>(gc, yc, dim, dx, log);
         else SoftmaxBackwardAs<double>(gc, yc, dim, dx, log);
     }
