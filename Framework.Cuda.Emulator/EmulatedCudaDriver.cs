@@ -226,42 +226,32 @@ public sealed class EmulatedCudaDriver : ICudaDriver
 
     /// <inheritdoc />
     public void Sgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha,
-        ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
-    {
-        using var scope = _gate.EnterScope();
-        ThrowIfDisposed();
-        var (read, written) = EmulatedBlas.Gemm(_memory, "cublasSgemm_v2", transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
-        _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
-    }
+        ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc) =>
+        Gemm("cublasSgemm_v2", transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
 
     /// <inheritdoc />
     public void SgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha,
-        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
-    {
-        using var scope = _gate.EnterScope();
-        ThrowIfDisposed();
-        var (read, written) = EmulatedBlas.Gemm(_memory, "cublasSgemmStridedBatched", transA, transB, m, n, k, alpha,
-            a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
-        _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
-    }
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount) =>
+        Gemm("cublasSgemmStridedBatched", transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
 
     /// <inheritdoc />
     public void Dgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha,
-        ulong a, int lda, ulong b, int ldb, double beta, ulong c, int ldc)
-    {
-        using var scope = _gate.EnterScope();
-        ThrowIfDisposed();
-        var (read, written) = EmulatedBlas.Gemm(_memory, "cublasDgemm_v2", transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
-        _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
-    }
+        ulong a, int lda, ulong b, int ldb, double beta, ulong c, int ldc) =>
+        Gemm("cublasDgemm_v2", transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
 
     /// <inheritdoc />
     public void DgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha,
-        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, double beta, ulong c, int ldc, long strideC, int batchCount)
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, double beta, ulong c, int ldc, long strideC, int batchCount) =>
+        Gemm("cublasDgemmStridedBatched", transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+
+    /// <summary>Every BLAS entry point: the emulated product under the driver lock, counted as one BLAS call.</summary>
+    private void Gemm<T>(string call, BlasOperation transA, BlasOperation transB, int m, int n, int k, T alpha,
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, T beta, ulong c, int ldc, long strideC, int batchCount)
+        where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
     {
         using var scope = _gate.EnterScope();
         ThrowIfDisposed();
-        var (read, written) = EmulatedBlas.Gemm(_memory, "cublasDgemmStridedBatched", transA, transB, m, n, k, alpha,
+        var (read, written) = EmulatedBlas.Gemm(_memory, call, transA, transB, m, n, k, alpha,
             a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
         _totals += new EmulatorCounters { BlasCalls = 1, GlobalBytesRead = read, GlobalBytesWritten = written };
     }

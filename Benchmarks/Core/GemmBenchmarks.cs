@@ -1,9 +1,6 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using Framework.Backends.Cpu;
 
 namespace Benchmarks;
@@ -102,33 +99,11 @@ static unsafe class GemmBenchData
 /// <summary>Adds a GFLOP/s column: 2 M N K / mean time, with M N K taken from the benchmark.</summary>
 sealed class GflopsConfig : ManualConfig
 {
-    public GflopsConfig() => AddColumn(new GflopsColumn());
-
-    sealed class GflopsColumn : IColumn
-    {
-        public string Id => "GFLOPs";
-        public string ColumnName => "GFLOP/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "2*M*N*K / mean time, in 1e9 floating-point operations per second";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    public GflopsConfig() => AddColumn(new GflopsColumn("2*M*N*K / mean time, in 1e9 floating-point operations per second",
+        benchmarkCase => benchmarkCase.Descriptor.WorkloadMethod.Name switch
         {
-            var stats = summary[benchmarkCase]?.ResultStatistics;
-            if (stats is null) return "NA";
-            double flops = benchmarkCase.Descriptor.WorkloadMethod.Name switch
-            {
-                "Sgemm" => 2.0 * Math.Pow(Convert.ToDouble(benchmarkCase.Parameters["N"]), 3),
-                "SgemmBatched256x32" => 2.0 * 256 * 32 * 32 * 32,
-                _ => 2.0 * 512 * 512 * 512,
-            };
-            return (flops / stats.Mean).ToString("F1"); // Mean is in nanoseconds: flops/ns = GFLOP/s.
-        }
-    }
+            "Sgemm" => 2.0 * Math.Pow(Convert.ToDouble(benchmarkCase.Parameters["N"]), 3),
+            "SgemmBatched256x32" => 2.0 * 256 * 32 * 32 * 32,
+            _ => 2.0 * 512 * 512 * 512,
+        }));
 }

@@ -1,3 +1,4 @@
+using Framework.Tests.Emulator;
 using BenchmarkDotNet.Attributes;
 using Framework.Cuda;
 using Framework.Cuda.Emulator;
@@ -55,8 +56,8 @@ public class EmulatorSpeedBenchmarks
     public void Setup()
     {
         _driver = new EmulatedCudaDriver(maxDegreeOfParallelism: 1);
-        _vadd = _driver.GetFunction(_driver.LoadModule(BenchmarkKernels.VectorAdd, "vadd.ptx"), "vadd");
-        _reduce = _driver.GetFunction(_driver.LoadModule(BenchmarkKernels.BlockSum, "reduce.ptx"), "block_sum");
+        _vadd = _driver.GetFunction(_driver.LoadModule(Kernels.VectorAdd, "vadd.ptx"), "vadd");
+        _reduce = _driver.GetFunction(_driver.LoadModule(Kernels.BlockSum, "reduce.ptx"), "block_sum");
         _chain = _driver.GetFunction(_driver.LoadModule(FloatChain, "chain.ptx"), "chain");
         ulong a = _driver.Allocate(N * 4), b = _driver.Allocate(N * 4), c = _driver.Allocate(N * 4);
         _driver.MemsetD32(a, BitConverter.SingleToUInt32Bits(1f), N);

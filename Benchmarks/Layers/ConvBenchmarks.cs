@@ -1,8 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using Framework;
 using Framework.Nn;
 
@@ -60,32 +57,10 @@ public class ConvBenchmarks
         _xGrad.Grad = null;
     }
 
+    /// <summary>GFLOP/s from the mean time: 1x the forward count for Forward, 3x for ForwardBackward.</summary>
     private sealed class GflopsConfig : ManualConfig
     {
-        public GflopsConfig() => AddColumn(new GflopsColumn());
-    }
-
-    /// <summary>GFLOP/s from the mean time: 1x the forward count for Forward, 3x for ForwardBackward.</summary>
-    private sealed class GflopsColumn : IColumn
-    {
-        public string Id => "GFLOPs";
-        public string ColumnName => "GFLOP/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "2 N Cout Cin 9 H W per forward (x3 with backward) / mean time";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            var stats = summary[benchmarkCase]?.ResultStatistics;
-            if (stats is null) return "-";
-            double flop = benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(ForwardBackward) ? 3 * ForwardFlop : ForwardFlop;
-            return (flop / stats.Mean).ToString("F1", System.Globalization.CultureInfo.InvariantCulture); // flop per ns = GFLOP/s
-        }
+        public GflopsConfig() => AddColumn(new GflopsColumn("2 N Cout Cin 9 H W per forward (x3 with backward) / mean time",
+            benchmarkCase => benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(ForwardBackward) ? 3 * ForwardFlop : ForwardFlop));
     }
 }

@@ -62,12 +62,5 @@ public class ResNetBlockBenchmarks
     /// <summary>Forward, cross-entropy, backward and SGD step; everything the step creates is released.</summary>
     [Benchmark]
     public double TrainStep()
-    {
-        using var scope = new TensorScope();
-        var loss = F.CrossEntropy(_model.Forward(_x), _y);
-        _opt.ZeroGrad();
-        loss.Backward();
-        _opt.Step();
-        return loss.Item();
-    }
+        => TrainingStep.Run(_model, _opt, _x, _y);
 }
