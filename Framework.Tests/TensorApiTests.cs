@@ -2,8 +2,11 @@ using NUnit.Framework;
 
 namespace Framework.Tests;
 
-public abstract class TensorApiTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class TensorApiTests : BackendTestBase
 {
+    public TensorApiTests(Device device) : base(device) { }
+
     [Test]
     public void ViewsShareStorage()
     {
@@ -196,10 +199,4 @@ public abstract class TensorApiTests : BackendTestBase
         Assert.Throws<ObjectDisposedException>(() => x.ToArray<double>());
         Assert.That(x.ToString(), Is.EqualTo("tensor(<disposed>)"));
     }
-}
-
-[TestFixture]
-public class TensorApiTestsCpu : TensorApiTests
-{
-    protected override Device Device => Device.Cpu;
 }

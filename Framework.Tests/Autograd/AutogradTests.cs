@@ -2,8 +2,11 @@ using NUnit.Framework;
 
 namespace Framework.Tests.Autograd;
 
-public abstract class AutogradTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class AutogradTests : BackendTestBase
 {
+    public AutogradTests(Device device) : base(device) { }
+
     [Test]
     public void FanOutAccumulates()
     {
@@ -141,10 +144,4 @@ public abstract class AutogradTests : BackendTestBase
             Assert.That(double.IsFinite(D(x.Grad!)[0]), Is.True);
         }
     }
-}
-
-[TestFixture]
-public class AutogradTestsCpu : AutogradTests
-{
-    protected override Device Device => Device.Cpu;
 }

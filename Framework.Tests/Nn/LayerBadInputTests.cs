@@ -4,8 +4,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Nn;
 
 /// <summary>Bad arguments to layers and losses fail before any work, with messages naming what was expected and what arrived.</summary>
-public abstract class LayerBadInputTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class LayerBadInputTests : BackendTestBase
 {
+    public LayerBadInputTests(Device device) : base(device) { }
+
     private static void Throws<TException>(Action code, params string[] fragments) where TException : Exception
     {
         var ex = Assert.Throws<TException>(() => code());
@@ -75,10 +78,4 @@ public abstract class LayerBadInputTests : BackendTestBase
         Throws<ArgumentException>(() => F.Dropout(x, 1.5, true, new Generator(0)), "p in [0, 1]", "1.5");
         Throws<ArgumentOutOfRangeException>(() => new Dropout(-0.1), "p in [0, 1]", "-0.1");
     }
-}
-
-[TestFixture]
-public class LayerBadInputTestsCpu : LayerBadInputTests
-{
-    protected override Device Device => Device.Cpu;
 }

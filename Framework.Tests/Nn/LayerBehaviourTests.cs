@@ -8,8 +8,11 @@ namespace Framework.Tests.Nn;
 /// keys of Sequential, train/eval of Dropout, the batch-parallel conv path agreeing with the serial one,
 /// and im2col/col2im being adjoint.
 /// </summary>
-public abstract class LayerBehaviourTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class LayerBehaviourTests : BackendTestBase
 {
+    public LayerBehaviourTests(Device device) : base(device) { }
+
     [Test]
     public void ConvAndLinearInitialiseWithinPyTorchBounds()
     {
@@ -255,10 +258,4 @@ public abstract class LayerBehaviourTests : BackendTestBase
         Assert.That(D(conv.Weight.Grad!).All(v => v == 0), Is.True);
         Assert.That(F.MaxPool2d(x, 2).Shape, Is.EqualTo(new[] { 0, 2, 2, 2 }));
     }
-}
-
-[TestFixture]
-public class LayerBehaviourTestsCpu : LayerBehaviourTests
-{
-    protected override Device Device => Device.Cpu;
 }

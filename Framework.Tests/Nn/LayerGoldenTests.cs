@@ -8,8 +8,11 @@ namespace Framework.Tests.Nn;
 /// Layers and losses against PyTorch 1.13 (Golden/layers.json, made by make_layers_golden.py): the
 /// output and the gradient of every float input, in float64 (tight) and float32 (loose).
 /// </summary>
-public abstract class LayerGoldenTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class LayerGoldenTests : BackendTestBase
 {
+    public LayerGoldenTests(Device device) : base(device) { }
+
     private sealed record Array_(int[] Shape, double[] Data, bool IsInt);
 
     private sealed record Case(string Name, Array_[] Inputs, Array_ Output, double[] Cotangent, double[]?[] Grads);
@@ -114,10 +117,4 @@ public abstract class LayerGoldenTests : BackendTestBase
             AssertClose(D(inputs[i].Grad!), expected, rtol, atol, $"{name} grad of input {i}");
         }
     }
-}
-
-[TestFixture]
-public class LayerGoldenTestsCpu : LayerGoldenTests
-{
-    protected override Device Device => Device.Cpu;
 }

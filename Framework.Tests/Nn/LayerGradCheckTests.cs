@@ -7,8 +7,11 @@ namespace Framework.Tests.Nn;
 /// Float64 finite-difference checks of every new op (functional forms, all inputs) and of the layers
 /// through their own parameters (<see cref="ModuleGradCheck"/>), on small odd shapes.
 /// </summary>
-public abstract class LayerGradCheckTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class LayerGradCheckTests : BackendTestBase
 {
+    public LayerGradCheckTests(Device device) : base(device) { }
+
     private static Tensor Targets(Device device, params long[] values) => Tensor.FromArray(values, null, device);
 
     private static readonly (string Name, int[][] Shapes, Func<Tensor[], Tensor> F)[] s_cases =
@@ -86,10 +89,4 @@ public abstract class LayerGradCheckTests : BackendTestBase
         net.Eval(); // running statistics fixed, so repeated forwards in the check see one function
         ModuleGradCheck.AssertGradients(net, net.Forward, Randn(g, [2, 2, 6, 5]), g);
     }
-}
-
-[TestFixture]
-public class LayerGradCheckTestsCpu : LayerGradCheckTests
-{
-    protected override Device Device => Device.Cpu;
 }

@@ -9,8 +9,11 @@ namespace Framework.Tests.Nn;
 /// loads key for key into the same <see cref="Sequential"/>, and one training-mode forward with
 /// label-smoothed cross-entropy gives PyTorch's loss, parameter gradients and running statistics.
 /// </summary>
-public abstract class ModelGoldenTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class ModelGoldenTests : BackendTestBase
 {
+    public ModelGoldenTests(Device device) : base(device) { }
+
     private Tensor Load(JsonElement e)
     {
         var shape = e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
@@ -49,10 +52,4 @@ public abstract class ModelGoldenTests : BackendTestBase
         foreach (var s in model.GetProperty("after").EnumerateObject())
             AssertClose(D(after[s.Name]), D(Load(s.Value)), 1e-12, 1e-12, s.Name);
     }
-}
-
-[TestFixture]
-public class ModelGoldenTestsCpu : ModelGoldenTests
-{
-    protected override Device Device => Device.Cpu;
 }

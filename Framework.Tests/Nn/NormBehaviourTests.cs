@@ -4,8 +4,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Nn;
 
 /// <summary>NORMS.md's error table, numerics case, pinned vectors, schedules and state-dict round trips.</summary>
-public abstract class NormBehaviourTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class NormBehaviourTests : BackendTestBase
 {
+    public NormBehaviourTests(Device device) : base(device) { }
+
     private NormBase Make(string kind, int c, bool track = true, double? momentum = 0.1, DType dtype = DType.Float32, bool inplace = false, bool affine = true) =>
         kind == "BatchNorm2d"
             ? new BatchNorm2d(c, momentum: momentum, trackRunningStats: track, dtype: dtype, device: Device, inplace: inplace, affine: affine)
@@ -327,10 +330,4 @@ public abstract class NormBehaviourTests : BackendTestBase
         Assert.That(bn.RunningMean!.RequiresGrad || bn.RunningVar!.RequiresGrad, Is.False);
         Assert.That(bn.NumBatchesTracked!.Item<long>(), Is.EqualTo(1));
     }
-}
-
-[TestFixture]
-public class NormBehaviourTestsCpu : NormBehaviourTests
-{
-    protected override Device Device => Device.Cpu;
 }

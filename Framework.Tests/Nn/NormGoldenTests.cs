@@ -9,8 +9,11 @@ namespace Framework.Tests.Nn;
 /// make_norm_golden.py): every step's output, the last step's input/weight/bias gradients, and the
 /// running statistics after every training step, for momentum 0.1, 0, 1 and null.
 /// </summary>
-public abstract class NormGoldenTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class NormGoldenTests : BackendTestBase
 {
+    public NormGoldenTests(Device device) : base(device) { }
+
     private static readonly Lazy<JsonElement[]> s_cases = new(() =>
     {
         var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "Golden", "norms.json");
@@ -78,10 +81,4 @@ public abstract class NormGoldenTests : BackendTestBase
             }
         }
     }
-}
-
-[TestFixture]
-public class NormGoldenTestsCpu : NormGoldenTests
-{
-    protected override Device Device => Device.Cpu;
 }

@@ -8,8 +8,11 @@ namespace Framework.Tests.Nn;
 /// for input, weight and bias, in every combination of train/eval x affine x trackRunningStats, on
 /// shapes with H*W = 2, N = 1, C = 1 and odd sizes. Also GroupNorm and LayerNorm.
 /// </summary>
-public abstract class NormGradCheckTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class NormGradCheckTests : BackendTestBase
 {
+    public NormGradCheckTests(Device device) : base(device) { }
+
     public static IEnumerable<TestCaseData> Cases()
     {
         int[][] shapes = [[2, 3, 1, 2], [1, 2, 3, 3], [3, 1, 2, 3], [2, 3, 3, 5]];
@@ -126,10 +129,4 @@ internal static class ModuleGradCheck
         using var src = Tensor.FromArray(host, t.Shape).To(t.Device);
         t.CopyFrom(src);
     }
-}
-
-[TestFixture]
-public class NormGradCheckTestsCpu : NormGradCheckTests
-{
-    protected override Device Device => Device.Cpu;
 }

@@ -3,8 +3,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Ops;
 
 /// <summary>Bad input gets an exception that names what was expected and what arrived.</summary>
-public abstract class BadInputTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class BadInputTests : BackendTestBase
 {
+    public BadInputTests(Device device) : base(device) { }
+
     private static void Throws<TException>(Action code, params string[] fragments) where TException : Exception
     {
         var ex = Assert.Throws<TException>(() => code());
@@ -51,10 +54,4 @@ public abstract class BadInputTests : BackendTestBase
         Throws<ArgumentOutOfRangeException>(() => a.Narrow(1, 2, 2), "[2, 4)", "size 3");
         Throws<ArgumentException>(() => Tensor.Zeros([-1], DType.Float64, Device), "non-negative");
     }
-}
-
-[TestFixture]
-public class BadInputTestsCpu : BadInputTests
-{
-    protected override Device Device => Device.Cpu;
 }

@@ -4,8 +4,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Ops;
 
 /// <summary>Every op against PyTorch 1.13's values (Golden/ops.json, made by make_golden.py): output and input gradients.</summary>
-public abstract class GoldenOpsTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class GoldenOpsTests : BackendTestBase
 {
+    public GoldenOpsTests(Device device) : base(device) { }
+
     internal sealed record Array_(int[] Shape, double[] Data);
 
     internal sealed record Case(string Name, Array_[] Inputs, Array_ Output, double[]? Cotangent, double[]?[]? Grads);
@@ -62,10 +65,4 @@ public abstract class GoldenOpsTests : BackendTestBase
             AssertClose(D(inputs[i].Grad!), expected, rtol, atol, $"{name} grad of input {i}");
         }
     }
-}
-
-[TestFixture]
-public class GoldenOpsTestsCpu : GoldenOpsTests
-{
-    protected override Device Device => Device.Cpu;
 }

@@ -3,8 +3,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Ops;
 
 /// <summary>Float64 finite-difference checks of every differentiable op, including broadcast and strided inputs.</summary>
-public abstract class GradCheckOpsTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class GradCheckOpsTests : BackendTestBase
 {
+    public GradCheckOpsTests(Device device) : base(device) { }
+
     private static readonly (string Name, int[][] Shapes, Func<Tensor[], Tensor> F, bool Positive)[] s_cases =
     [
         ("add_broadcast", [[3, 1, 4], [5, 1]], x => x[0] + x[1], false),
@@ -94,10 +97,4 @@ internal static class TestOps
 {
     /// <summary>A smooth nonlinear composite used to give views a non-trivial downstream gradient.</summary>
     public static Tensor Sin2(this Tensor x) => x.Tanh() * x.Sigmoid();
-}
-
-[TestFixture]
-public class GradCheckOpsTestsCpu : GradCheckOpsTests
-{
-    protected override Device Device => Device.Cpu;
 }

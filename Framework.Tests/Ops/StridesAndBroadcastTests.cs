@@ -3,8 +3,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Ops;
 
 /// <summary>Ops on non-contiguous, expanded and empty inputs, and elementwise length sweeps, against scalar references.</summary>
-public abstract class StridesAndBroadcastTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class StridesAndBroadcastTests : BackendTestBase
 {
+    public StridesAndBroadcastTests(Device device) : base(device) { }
+
     public static IEnumerable<int> Lengths() => Enumerable.Range(0, 258);
 
     [TestCaseSource(nameof(Lengths))]
@@ -114,10 +117,4 @@ public abstract class StridesAndBroadcastTests : BackendTestBase
         Assert.That(double.IsNaN(D(x.Relu())[1]), Is.True);
         Assert.That(double.IsNaN(D(x.Clamp(0, 2))[1]), Is.True);
     }
-}
-
-[TestFixture]
-public class StridesAndBroadcastTestsCpu : StridesAndBroadcastTests
-{
-    protected override Device Device => Device.Cpu;
 }

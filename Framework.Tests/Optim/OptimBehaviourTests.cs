@@ -4,8 +4,11 @@ using NUnit.Framework;
 namespace Framework.Tests.Optim;
 
 /// <summary>State dicts (round trip, validation before writing), ZeroGrad, option checks, the parallel path, schedule resume.</summary>
-public abstract class OptimBehaviourTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class OptimBehaviourTests : BackendTestBase
 {
+    public OptimBehaviourTests(Device device) : base(device) { }
+
     private (Tensor[] Params, Func<int, Tensor[]> Grads) Problem(DType dtype = DType.Float64)
     {
         var g = new Generator(3);
@@ -181,10 +184,4 @@ public abstract class OptimBehaviourTests : BackendTestBase
         }
         Assert.That(() => new StepLR(new SGD([q], 0.1), 2, lastEpoch: 4), Throws.ArgumentException.With.Message.Contains("initial_lr"));
     }
-}
-
-[TestFixture]
-public class OptimBehaviourTestsCpu : OptimBehaviourTests
-{
-    protected override Device Device => Device.Cpu;
 }

@@ -9,8 +9,11 @@ namespace Framework.Tests.Optim;
 /// the given gradients are fed for five steps and every parameter is compared after every step; the
 /// final momentum buffers / moments and step counts are compared through the state dict.
 /// </summary>
-public abstract class OptimGoldenTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class OptimGoldenTests : BackendTestBase
 {
+    public OptimGoldenTests(Device device) : base(device) { }
+
     internal static readonly Lazy<JsonElement> s_root = new(() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "optim.json"))).RootElement);
 
@@ -101,10 +104,4 @@ public abstract class OptimGoldenTests : BackendTestBase
         }
         AssertClose(lrs.ToArray(), Arr(c.GetProperty("lrs")), 1e-13, 1e-16, name);
     }
-}
-
-[TestFixture]
-public class OptimGoldenTestsCpu : OptimGoldenTests
-{
-    protected override Device Device => Device.Cpu;
 }
