@@ -27,4 +27,10 @@ public class CudaException : Exception
 
     /// <summary>The JIT compiler's error log for a failed module load, otherwise null.</summary>
     public string? JitLog { get; }
+
+    /// <summary>
+    /// For a kernel fault, the kernel (name, module, grid, block) that raised it, or, outside
+    /// <c>FRAMEWORK_CUDA_LAUNCH_BLOCKING=1</c>, the last one launched before it surfaced; otherwise null.
+    /// </summary>
+    public string? FaultingKernel { get; init; }
 }

@@ -5,23 +5,34 @@ using Framework.Cuda.Native;
 namespace Framework.Cuda;
 
 /// <summary>
-/// <see cref="ICudaDriver"/> over the NVIDIA driver (<c>libcuda.so.1</c> / <c>nvcuda.dll</c>) and cuBLAS 12
-/// (<c>libcublas.so.12</c> / <c>cublas64_12.dll</c>), bound with source-generated P/Invoke. Uses the
+/// <see cref="ICudaDriver"/> over the NVIDIA driver (<c>libcuda.so.1</c> / <c>nvcuda.dll</c>) and cuBLAS 13
+/// or 12 (<c>libcublas.so.13</c>, <c>libcublas.so.12</c> / <c>cublas64_13.dll</c>, <c>cublas64_12.dll</c>,
+/// found by a resolver, see <see cref="NativeLibraries"/>), bound with source-generated P/Invoke. Uses the
 /// device's primary context (what cuBLAS and the runtime use, so pointers and streams are shared) and
 /// makes it current on the calling thread before each call. cuBLAS is loaded on the first GEMM, so
-/// elementwise work needs only the driver. Every call goes through a check that names the call and the
-/// driver's error name and text; module loads carry the JIT error log.
+/// elementwise work needs only the driver (the <see cref="Probe"/> still requires it: the tests and the
+/// samples need matrix products). Every call goes through a check that names the call and the driver's
+/// error name and text; module loads carry the JIT error log; kernel faults name the kernel and, once
+/// the context is poisoned by one, every later call names that original fault
+/// (<see cref="CudaFaultTracker"/>). With <c>FRAMEWORK_CUDA_LAUNCH_BLOCKING=1</c> (or
+/// <c>CUDA_LAUNCH_BLOCKING=1</c>) every launch synchronizes, so a fault names its kernel exactly.
 /// </summary>
 public sealed unsafe class NativeCudaDriver : ICudaDriver
 {
+    private readonly ICudaCalls _calls;
+    private readonly CudaFaultTracker _faults;
     private readonly int _device;
     private readonly IntPtr _context;
     private IntPtr _blas;
     private readonly Lock _blasGate = new();
+    // Names for error messages: module handle -> its name, function handle -> "'kernel' (module)".
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<nint, string> _moduleNames = new(), _kernelNames = new();
     private bool _disposed;
 
-    private NativeCudaDriver(int device, IntPtr context, CudaDeviceInfo info)
+    internal NativeCudaDriver(ICudaCalls calls, int device, IntPtr context, CudaDeviceInfo info, bool launchBlocking)
     {
+        _calls = calls;
+        _faults = new CudaFaultTracker(calls.Describe, launchBlocking);
         _device = device;
         _context = context;
         Device = info;
@@ -29,7 +40,7 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
 
     /// <summary>
     /// Why device <paramref name="ordinal"/> cannot be used (no driver library, driver too old for the
-    /// kernels' PTX ISA, no device, ordinal out of range), or null when it can. Never throws.
+    /// kernels' PTX ISA, no device, ordinal out of range, no cuBLAS), or null when it can. Never throws.
     /// </summary>
     /// <param name="ordinal">The device ordinal.</param>
     public static string? Probe(int ordinal = 0)
@@ -37,13 +48,19 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
         try
         {
             using var driver = Open(ordinal);
-            return null;
+            return NativeLibraries.BlasLoadFailure();
         }
         catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException)
         {
             return e.Message;
         }
     }
+
+    /// <summary>
+    /// Whether launches synchronize (<c>FRAMEWORK_CUDA_LAUNCH_BLOCKING=1</c> or <c>CUDA_LAUNCH_BLOCKING=1</c>
+    /// when the device was opened), so that a kernel's fault is reported at its own launch, naming it.
+    /// </summary>
+    public bool LaunchBlocking => _faults.Blocking;
 
     /// <summary>Opens device <paramref name="ordinal"/>; throws <see cref="CudaException"/> with one clear message when it cannot.</summary>
     /// <param name="ordinal">The device ordinal.</param>
@@ -64,6 +81,7 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
         CudaApi.Check(status, "cuInit");
         int version, count, dev;
         CudaApi.Check(CudaApi.cuDriverGetVersion(&version), "cuDriverGetVersion");
+        NativeLibraries.DriverVersion = version; // picks the cuBLAS major this driver can run
         var (isaMajor, isaMinor, needed) = KernelModules.RequiredDriver();
         if (version < needed)
             throw new CudaException(CudaError.InvalidPtx, "cuDriverGetVersion",
@@ -77,7 +95,8 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
         IntPtr ctx;
         CudaApi.Check(CudaApi.cuDevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain");
         CudaApi.Check(CudaApi.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
-        return new NativeCudaDriver(dev, ctx, info);
+        bool blocking = CudaFaultTracker.BlockingRequested(Environment.GetEnvironmentVariable);
+        return new NativeCudaDriver(NativeCudaCalls.Instance, dev, ctx, info, blocking);
     }
 
     private static CudaDeviceInfo Query(int dev, int version)
@@ -101,68 +120,74 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
     /// <inheritdoc />
     public CudaDeviceInfo Device { get; }
 
-    /// <summary>Makes the primary context current on this thread (contexts are per thread).</summary>
-    private void Enter()
+    /// <summary>
+    /// Before each call: fails at once, naming the original fault, when a sticky error has poisoned the
+    /// context; otherwise makes the primary context current on this thread (contexts are per thread).
+    /// </summary>
+    private void Enter(string call)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        CudaApi.Check(CudaApi.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
+        _faults.ThrowIfPoisoned(call);
+        Check(_calls.CtxSetCurrent(_context), "cuCtxSetCurrent");
     }
+
+    private void Check(int status, string call, string? context = null) => _faults.Check(status, call, context);
 
     /// <inheritdoc />
     public ulong Allocate(ulong bytes)
     {
-        Enter();
+        Enter("cuMemAlloc_v2");
         ulong p;
-        CudaApi.Check(CudaApi.cuMemAlloc(&p, (nuint)bytes), "cuMemAlloc_v2", $"{bytes} bytes");
+        Check(_calls.MemAlloc(&p, (nuint)bytes), "cuMemAlloc_v2", $"{bytes} bytes");
         return p;
     }
 
     /// <inheritdoc />
     public void Free(ulong devicePointer)
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuMemFree(devicePointer), "cuMemFree_v2", $"0x{devicePointer:X}");
+        Enter("cuMemFree_v2");
+        Check(_calls.MemFree(devicePointer), "cuMemFree_v2", $"0x{devicePointer:X}");
     }
 
     /// <inheritdoc />
     public void CopyHostToDevice(ulong destination, ReadOnlySpan<byte> source)
     {
-        Enter();
-        fixed (byte* s = source) CudaApi.Check(CudaApi.cuMemcpyHtoD(destination, s, (nuint)source.Length), "cuMemcpyHtoD_v2", $"{source.Length} bytes");
+        Enter("cuMemcpyHtoD_v2");
+        fixed (byte* s = source) Check(_calls.MemcpyHtoD(destination, s, (nuint)source.Length), "cuMemcpyHtoD_v2", $"{source.Length} bytes");
     }
 
     /// <inheritdoc />
     public void CopyDeviceToHost(Span<byte> destination, ulong source)
     {
-        Enter();
-        fixed (byte* d = destination) CudaApi.Check(CudaApi.cuMemcpyDtoH(d, source, (nuint)destination.Length), "cuMemcpyDtoH_v2", $"{destination.Length} bytes");
+        Enter("cuMemcpyDtoH_v2");
+        fixed (byte* d = destination) Check(_calls.MemcpyDtoH(d, source, (nuint)destination.Length), "cuMemcpyDtoH_v2", $"{destination.Length} bytes");
     }
 
     /// <inheritdoc />
     public void CopyDeviceToDevice(ulong destination, ulong source, ulong bytes)
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuMemcpyDtoD(destination, source, (nuint)bytes), "cuMemcpyDtoD_v2", $"{bytes} bytes");
+        Enter("cuMemcpyDtoD_v2");
+        Check(_calls.MemcpyDtoD(destination, source, (nuint)bytes), "cuMemcpyDtoD_v2", $"{bytes} bytes");
     }
 
     /// <inheritdoc />
     public void MemsetD8(ulong destination, byte value, ulong count)
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuMemsetD8(destination, value, (nuint)count), "cuMemsetD8_v2");
+        Enter("cuMemsetD8_v2");
+        Check(_calls.MemsetD8(destination, value, (nuint)count), "cuMemsetD8_v2");
     }
 
     /// <inheritdoc />
     public void MemsetD32(ulong destination, uint value, ulong count)
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuMemsetD32(destination, value, (nuint)count), "cuMemsetD32_v2");
+        Enter("cuMemsetD32_v2");
+        Check(_calls.MemsetD32(destination, value, (nuint)count), "cuMemsetD32_v2");
     }
 
     /// <inheritdoc />
     public CudaModule LoadModule(string ptx, string name)
     {
-        Enter();
+        Enter("cuModuleLoadDataEx");
         var image = Encoding.UTF8.GetBytes(ptx + "\0");
         const int logSize = 16 * 1024;
         var log = new byte[logSize];
@@ -173,96 +198,117 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
         {
             int* options = stackalloc int[] { CudaApi.JitErrorLogBuffer, CudaApi.JitErrorLogBufferSize };
             IntPtr* values = stackalloc IntPtr[] { (IntPtr)logBuffer, logSize };
-            status = CudaApi.cuModuleLoadDataEx(&module, img, 2, options, values);
+            status = _calls.ModuleLoadDataEx(&module, img, 2, options, values);
         }
-        if (status != 0)
+        if (status != 0 && !CudaFaultTracker.IsSticky((CudaError)status))
         {
             int end = Array.IndexOf(log, (byte)0);
             string jitLog = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).Trim();
             throw new CudaException((CudaError)status, "cuModuleLoadDataEx",
-                $"{CudaApi.Describe(status)} loading {name}" + (jitLog.Length > 0 ? $"; JIT log:\n{jitLog}" : " (the JIT log is empty)"), jitLog);
+                $"{_calls.Describe(status)} loading {name}" + (jitLog.Length > 0 ? $"; JIT log:\n{jitLog}" : " (the JIT log is empty)"), jitLog);
         }
+        Check(status, "cuModuleLoadDataEx", $"loading {name}");
+        _moduleNames[module] = name;
         return new CudaModule(module);
     }
 
     /// <inheritdoc />
     public void UnloadModule(CudaModule module)
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuModuleUnload(module.Handle), "cuModuleUnload");
+        Enter("cuModuleUnload");
+        Check(_calls.ModuleUnload(module.Handle), "cuModuleUnload");
+        _moduleNames.TryRemove(module.Handle, out _);
     }
 
     /// <inheritdoc />
     public CudaFunction GetFunction(CudaModule module, string name)
     {
-        Enter();
+        Enter("cuModuleGetFunction");
         var bytes = Encoding.UTF8.GetBytes(name + "\0");
         IntPtr fn;
-        fixed (byte* n = bytes) CudaApi.Check(CudaApi.cuModuleGetFunction(&fn, module.Handle, n), "cuModuleGetFunction", $"kernel '{name}'");
+        fixed (byte* n = bytes) Check(_calls.ModuleGetFunction(&fn, module.Handle, n), "cuModuleGetFunction", $"kernel '{name}'");
+        _kernelNames[fn] = _moduleNames.TryGetValue(module.Handle, out var m) ? $"'{name}' ({m})" : $"'{name}'";
         return new CudaFunction(fn);
     }
+
+    private string KernelName(CudaFunction function) =>
+        _kernelNames.TryGetValue(function.Handle, out var n) ? n : $"kernel 0x{function.Handle:X}";
 
     /// <inheritdoc />
     public void Launch(CudaFunction function, Dim3 grid, Dim3 block, uint dynamicSharedBytes, CudaStream stream, ReadOnlySpan<byte> parameters)
     {
-        Enter();
+        Enter("cuLaunchKernel");
+        string launch = $"{KernelName(function)}, grid {grid}, block {block}";
         // The packed buffer goes in through `extra` (CU_LAUNCH_PARAM_BUFFER_POINTER / _SIZE / _END).
         nuint size = (nuint)parameters.Length;
         byte dummy = 0;
         fixed (byte* p = parameters)
         {
             IntPtr* extra = stackalloc IntPtr[] { 1, (IntPtr)(p == null ? &dummy : p), 2, (IntPtr)(&size), 0 };
-            CudaApi.Check(CudaApi.cuLaunchKernel(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
-                dynamicSharedBytes, stream.Handle, null, extra), "cuLaunchKernel", $"grid {grid}, block {block}, {dynamicSharedBytes} shared bytes");
+            // A sticky status here comes from an earlier kernel (the tracker blames the last one launched);
+            // any other names this launch.
+            Check(_calls.LaunchKernel(function.Handle, grid, block, dynamicSharedBytes, stream.Handle, extra), "cuLaunchKernel",
+                $"kernel {launch}, {dynamicSharedBytes} shared bytes");
         }
+        _faults.Launched(launch);
+        if (_faults.Blocking) _faults.CheckCompleted(_calls.CtxSynchronize(), launch);
     }
 
     /// <inheritdoc />
     public CudaStream CreateStream()
     {
-        Enter();
+        Enter("cuStreamCreate");
         IntPtr s;
-        CudaApi.Check(CudaApi.cuStreamCreate(&s, 0), "cuStreamCreate");
+        Check(_calls.StreamCreate(&s, 0), "cuStreamCreate");
         return new CudaStream(s);
     }
 
     /// <inheritdoc />
     public void DestroyStream(CudaStream stream)
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuStreamDestroy(stream.Handle), "cuStreamDestroy_v2");
+        Enter("cuStreamDestroy_v2");
+        Check(_calls.StreamDestroy(stream.Handle), "cuStreamDestroy_v2");
     }
 
     /// <inheritdoc />
     public void Synchronize()
     {
-        Enter();
-        CudaApi.Check(CudaApi.cuCtxSynchronize(), "cuCtxSynchronize");
+        Enter("cuCtxSynchronize");
+        Check(_calls.CtxSynchronize(), "cuCtxSynchronize");
     }
 
-    private IntPtr Blas()
+    private IntPtr Blas(string call)
     {
-        Enter();
+        Enter(call);
         lock (_blasGate) return _blas != IntPtr.Zero ? _blas : CreateBlas();
     }
 
     private IntPtr CreateBlas()
     {
-        if (!NativeLibraries.TryLoad(NativeLibraries.BlasFiles))
-            throw new CudaException(CudaError.NotInitialized, "dlopen",
-                $"cuBLAS was not found (looked for {string.Join(", ", NativeLibraries.BlasFiles)}); matrix products need the cuBLAS 12 runtime " +
-                "(e.g. the libcublas12 package or NVIDIA's CUDA 12 redistributable)");
+        if (_calls.BlasLoadFailure() is { } why) throw new CudaException(CudaError.NotInitialized, "dlopen", why);
         IntPtr h;
-        CublasApi.Check(CublasApi.cublasCreate_v2(&h), "cublasCreate_v2", "creating the handle");
-        CublasApi.Check(CublasApi.cublasSetStream_v2(h, IntPtr.Zero), "cublasSetStream_v2", "default stream");
+        CublasApi.Check(_calls.BlasCreate(&h), "cublasCreate_v2", "creating the handle");
+        CublasApi.Check(_calls.BlasSetStream(h, IntPtr.Zero), "cublasSetStream_v2", "default stream");
         return _blas = h;
+    }
+
+    /// <summary>
+    /// After a cuBLAS call: a GEMM is a kernel launch too, so it becomes the suspect for a later fault,
+    /// and in blocking mode it is synchronized and named if it faulted.
+    /// </summary>
+    private void AfterBlas(int status, string call, string detail)
+    {
+        CublasApi.Check(status, call, detail);
+        string launch = $"{call} ({detail})";
+        _faults.Launched(launch);
+        if (_faults.Blocking) _faults.CheckCompleted(_calls.CtxSynchronize(), launch);
     }
 
     /// <inheritdoc />
     public void Sgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
     {
-        var h = Blas();
-        CublasApi.Check(CublasApi.cublasSgemm_v2(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc),
+        var h = Blas("cublasSgemm_v2");
+        AfterBlas(_calls.Sgemm(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc),
             "cublasSgemm_v2", $"m={m} n={n} k={k} lda={lda} ldb={ldb} ldc={ldc}");
     }
 
@@ -270,16 +316,16 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
     public void SgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, float alpha, ulong a, int lda, long strideA,
         ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batchCount)
     {
-        var h = Blas();
-        CublasApi.Check(CublasApi.cublasSgemmStridedBatched(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, strideA, b, ldb, strideB,
+        var h = Blas("cublasSgemmStridedBatched");
+        AfterBlas(_calls.SgemmStridedBatched(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, strideA, b, ldb, strideB,
             &beta, c, ldc, strideC, batchCount), "cublasSgemmStridedBatched", $"m={m} n={n} k={k} batch={batchCount}");
     }
 
     /// <inheritdoc />
     public void Dgemm(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha, ulong a, int lda, ulong b, int ldb, double beta, ulong c, int ldc)
     {
-        var h = Blas();
-        CublasApi.Check(CublasApi.cublasDgemm_v2(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc),
+        var h = Blas("cublasDgemm_v2");
+        AfterBlas(_calls.Dgemm(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc),
             "cublasDgemm_v2", $"m={m} n={n} k={k} lda={lda} ldb={ldb} ldc={ldc}");
     }
 
@@ -287,17 +333,17 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
     public void DgemmStridedBatched(BlasOperation transA, BlasOperation transB, int m, int n, int k, double alpha, ulong a, int lda, long strideA,
         ulong b, int ldb, long strideB, double beta, ulong c, int ldc, long strideC, int batchCount)
     {
-        var h = Blas();
-        CublasApi.Check(CublasApi.cublasDgemmStridedBatched(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, strideA, b, ldb, strideB,
+        var h = Blas("cublasDgemmStridedBatched");
+        AfterBlas(_calls.DgemmStridedBatched(h, (int)transA, (int)transB, m, n, k, &alpha, a, lda, strideA, b, ldb, strideB,
             &beta, c, ldc, strideC, batchCount), "cublasDgemmStridedBatched", $"m={m} n={n} k={k} batch={batchCount}");
     }
 
-    /// <summary>Destroys the cuBLAS handle and releases the primary context reference.</summary>
+    /// <summary>Destroys the cuBLAS handle and releases the primary context reference (never throws, even after a fault).</summary>
     public void Dispose()
     {
         if (_disposed) return;
-        if (_blas != IntPtr.Zero) CublasApi.cublasDestroy_v2(_blas);
-        CudaApi.cuDevicePrimaryCtxRelease(_device);
+        if (_blas != IntPtr.Zero) _calls.BlasDestroy(_blas);
+        _calls.DevicePrimaryCtxRelease(_device);
         _disposed = true;
     }
 }
