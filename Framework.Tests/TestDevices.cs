@@ -73,7 +73,8 @@ public static class TestDevices
             DeviceType.Cpu => ("Cpu", CpuCategory),
             DeviceType.CudaEmulated => ("CudaEmulated", CudaEmulatedCategory),
             DeviceType.Cuda => ("Cuda", CudaNativeCategory),
-            _ => throw new ArgumentOutOfRangeException(nameof(device), device, "expected a Cpu, CudaEmulated or Cuda device"),
+            _ => throw new ArgumentOutOfRangeException(nameof(device), device,
+                "expected a Cpu, CudaEmulated or Cuda device"),
         };
         if (device.Index != 0) name += device.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var data = new TestFixtureData(device).SetArgDisplayNames(name);

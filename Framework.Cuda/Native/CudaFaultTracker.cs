@@ -16,7 +16,10 @@ namespace Framework.Cuda.Native;
 internal sealed class CudaFaultTracker
 {
     /// <summary>The environment variables that turn blocking mode on: ours, and CUDA's own.</summary>
-    public const string BlockingVariable = "FRAMEWORK_CUDA_LAUNCH_BLOCKING", CudaBlockingVariable = "CUDA_LAUNCH_BLOCKING";
+    public const string BlockingVariable = "FRAMEWORK_CUDA_LAUNCH_BLOCKING";
+
+    /// <summary>CUDA's own variable, honoured too (the driver also serializes launches under it).</summary>
+    public const string CudaBlockingVariable = "CUDA_LAUNCH_BLOCKING";
 
     private readonly Func<int, string> _describe;
     private readonly Lock _gate = new();
@@ -58,10 +61,11 @@ internal sealed class CudaFaultTracker
     /// </summary>
     /// <param name="error">A driver status.</param>
     public static bool IsSticky(CudaError error) => error is CudaError.IllegalAddress or CudaError.LaunchTimeout
-        or CudaError.Assert or CudaError.HardwareStackError or CudaError.IllegalInstruction or CudaError.MisalignedAddress
-        or CudaError.InvalidAddressSpace or CudaError.InvalidPc or CudaError.LaunchFailed;
+        or CudaError.Assert or CudaError.HardwareStackError or CudaError.IllegalInstruction
+        or CudaError.MisalignedAddress or CudaError.InvalidAddressSpace or CudaError.InvalidPc
+        or CudaError.LaunchFailed;
 
-    /// <summary>Fails <paramref name="call"/> at once, naming the original fault, when the context is poisoned.</summary>
+    /// <summary>Fails <paramref name="call"/> at once, naming the original fault, if the context is poisoned.</summary>
     /// <param name="call">The entry point about to be called.</param>
     public void ThrowIfPoisoned(string call)
     {
@@ -78,11 +82,14 @@ internal sealed class CudaFaultTracker
         throw new CudaException(fault.Error, call,
             $"not attempted: the CUDA context has been unusable since an earlier fault, {summary}. " +
             "Every CUDA call in this process now fails; restart the process" +
-            (exact ? "" : $" (with {BlockingVariable}=1 to have the faulting kernel named exactly)")) { FaultingKernel = fault.FaultingKernel };
+            (exact ? "" : $" (with {BlockingVariable}=1 to have the faulting kernel named exactly)"))
+        { FaultingKernel = fault.FaultingKernel };
     }
 
     /// <summary>Records a launch the driver accepted, the suspect for a later asynchronous fault.</summary>
-    /// <param name="launch">The kernel and its shape, e.g. <c>'relu_f32' (elementwise), grid (4, 1, 1), block (256, 1, 1)</c>.</param>
+    /// <param name="launch">
+    /// The kernel and its shape, e.g. <c>'relu_f32' (elementwise.ptx), grid (4, 1, 1), block (256, 1, 1)</c>.
+    /// </param>
     public void Launched(string launch)
     {
         lock (_gate) _lastLaunch = launch;
@@ -127,23 +134,27 @@ internal sealed class CudaFaultTracker
         if (status == 0) return;
         var error = (CudaError)status;
         string who = launch;
-        string described = $"{_describe(status)}: kernel {who} faulted (reported by the synchronize that follows every launch in blocking mode)";
+        string described = $"{_describe(status)}: kernel {who} faulted " +
+            "(reported by the synchronize that follows every launch in blocking mode)";
         if (!IsSticky(error)) throw new CudaException(error, "cuCtxSynchronize", described) { FaultingKernel = who };
         lock (_gate)
         {
             if (_fault is not null) throw Repeat("cuCtxSynchronize");
             _faultExact = true;
             throw _fault = new CudaException(error, "cuCtxSynchronize",
-                $"{described}. The CUDA context is now unusable; every later call fails with this error") { FaultingKernel = who };
+                $"{described}. The CUDA context is now unusable; every later call fails with this error")
+            { FaultingKernel = who };
         }
     }
 
     // Both called under _gate with _fault set.
     private CudaException Repeat(string call) =>
-        new(_fault!.Error, call, $"the CUDA context has been unusable since an earlier fault, {Summary()}") { FaultingKernel = _fault.FaultingKernel };
+        new(_fault!.Error, call, $"the CUDA context has been unusable since an earlier fault, {Summary()}")
+        { FaultingKernel = _fault.FaultingKernel };
 
     private string Summary() =>
         $"{_fault!.Error} ({(int)_fault.Error}) first reported by {_fault.Call}" +
         (_fault.FaultingKernel is null ? " with no kernel launched before it"
-            : _faultExact ? $", raised by kernel {_fault.FaultingKernel}" : $", probably from kernel {_fault.FaultingKernel} (the last launched)");
+            : _faultExact ? $", raised by kernel {_fault.FaultingKernel}"
+            : $", probably from kernel {_fault.FaultingKernel} (the last launched)");
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
 using Framework.Cuda.Native;
@@ -26,7 +27,7 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
     private IntPtr _blas;
     private readonly Lock _blasGate = new();
     // Names for error messages: module handle -> its name, function handle -> "'kernel' (module)".
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<nint, string> _moduleNames = new(), _kernelNames = new();
+    private readonly ConcurrentDictionary<nint, string> _moduleNames = new(), _kernelNames = new();
     private bool _disposed;
 
     internal NativeCudaDriver(ICudaCalls calls, int device, IntPtr context, CudaDeviceInfo info, bool launchBlocking)
@@ -338,7 +339,7 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
             &beta, c, ldc, strideC, batchCount), "cublasDgemmStridedBatched", $"m={m} n={n} k={k} batch={batchCount}");
     }
 
-    /// <summary>Destroys the cuBLAS handle and releases the primary context reference (never throws, even after a fault).</summary>
+    /// <summary>Destroys the cuBLAS handle and releases the primary context (never throws, even after a fault).</summary>
     public void Dispose()
     {
         if (_disposed) return;

@@ -62,10 +62,11 @@ internal static class NativeLibraries
         string[] files = name switch { Driver => DriverFiles, Blas => BlasFiles, _ => [] };
         if (files.Length == 0) return IntPtr.Zero; // not ours: the runtime's default lookup
         var handle = FirstLoadable(files, f => NativeLibrary.TryLoad(f, assembly, path, out var h) ? h : IntPtr.Zero);
-        return handle; // IntPtr.Zero: the runtime throws DllNotFoundException, which the callers turn into a clear message
+        // IntPtr.Zero: the runtime throws DllNotFoundException, which the callers turn into a clear message.
+        return handle;
     }
 
-    /// <summary>The handle of the first of <paramref name="files"/> that <paramref name="load"/> opens, or zero.</summary>
+    /// <summary>The handle of the first of <paramref name="files"/> that <paramref name="load"/> opens, or 0.</summary>
     /// <param name="files">Candidates in order of preference.</param>
     /// <param name="load">Opens one file, zero when it cannot.</param>
     public static IntPtr FirstLoadable(IEnumerable<string> files, Func<string, IntPtr> load)
@@ -79,13 +80,14 @@ internal static class NativeLibraries
     }
 
     /// <summary>Whether one of <paramref name="files"/> loads.</summary>
-    public static bool TryLoad(string[] files) =>
-        FirstLoadable(files, f => NativeLibrary.TryLoad(f, typeof(NativeLibraries).Assembly, null, out var h) ? h : IntPtr.Zero) != IntPtr.Zero;
+    public static bool TryLoad(string[] files) => FirstLoadable(files, Load) != IntPtr.Zero;
+
+    private static IntPtr Load(string file) =>
+        NativeLibrary.TryLoad(file, typeof(NativeLibraries).Assembly, null, out var h) ? h : IntPtr.Zero;
 
     /// <summary>Why cuBLAS cannot be used on this machine (which files were tried, what to install), or null.</summary>
-    public static string? BlasLoadFailure() => BlasLoadFailure(BlasFiles, DriverVersion,
-        f => NativeLibrary.TryLoad(f, typeof(NativeLibraries).Assembly, null, out var h) ? h : IntPtr.Zero,
-        h => NativeLibrary.TryGetExport(h, BlasProbeSymbol, out _));
+    public static string? BlasLoadFailure() =>
+        BlasLoadFailure(BlasFiles, DriverVersion, Load, h => NativeLibrary.TryGetExport(h, BlasProbeSymbol, out _));
 
     /// <summary>
     /// The cuBLAS check, over injectable loading: null when a file loads and exports
@@ -95,7 +97,8 @@ internal static class NativeLibraries
     /// <param name="driverVersion">The driver's CUDA version, 0 when unknown (said in the message).</param>
     /// <param name="load">Opens one file, zero when it cannot.</param>
     /// <param name="hasEntryPoint">Whether a loaded library exports the probe symbol.</param>
-    public static string? BlasLoadFailure(string[] files, int driverVersion, Func<string, IntPtr> load, Func<IntPtr, bool> hasEntryPoint)
+    public static string? BlasLoadFailure(string[] files, int driverVersion, Func<string, IntPtr> load,
+        Func<IntPtr, bool> hasEntryPoint)
     {
         if (files.Length == 0) return $"cuBLAS is not available on {RuntimeInformation.OSDescription}";
         var notCublas = new List<string>();
@@ -106,12 +109,14 @@ internal static class NativeLibraries
             if (hasEntryPoint(h)) return null;
             notCublas.Add(f);
         }
-        string driver = driverVersion == 0 ? "" : $" (the driver supports CUDA {driverVersion / 1000}.{driverVersion % 1000 / 10})";
+        string driver = driverVersion == 0 ? ""
+            : $" (the driver supports CUDA {driverVersion / 1000}.{driverVersion % 1000 / 10})";
         string need = driverVersion is > 0 and < 13000
             ? "the cuBLAS 12 runtime (cuBLAS 13 needs a CUDA 13 driver)"
             : "the cuBLAS 13 or 12 runtime";
         return $"cuBLAS was not found (looked for {string.Join(", ", files)}){driver}" +
                (notCublas.Count > 0 ? $"; {string.Join(", ", notCublas)} loaded but lacks {BlasProbeSymbol}" : "") +
-               $"; matrix products need {need}, e.g. the libcublas package of NVIDIA's CUDA repository or the CUDA redistributable";
+               $"; matrix products need {need}, e.g. the libcublas package of NVIDIA's CUDA repository " +
+               "or the CUDA redistributable";
     }
 }
