@@ -66,6 +66,9 @@ public abstract class FailedLoadTests : BackendTestBase
         var missing = new Dictionary<string, Tensor>(good);
         missing.Remove(keys[0]);
         Rejects(missing, "missing keys");
+        string count = keys.First(k => k.EndsWith("num_batches_tracked"));
+        foreach (long n in new[] { -1L, long.MaxValue })
+            Rejects(new Dictionary<string, Tensor>(good) { [count] = Tensor.FromArray(new[] { n }, [], Device) }, "expected a count");
         Rejects(new Dictionary<string, Tensor>(good) { ["nope"] = Tensor.Zeros([1], DType.Float32, Device) }, "unexpected keys");
         // Not strict: a missing key is reported, but a disposed tensor is still refused before any write.
         var lenient = Copy(good);

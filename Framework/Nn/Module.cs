@@ -193,6 +193,7 @@ public abstract class Module : IDisposable
                 problems.Add($"{key}: shape {Shapes.Format(src._shape)} in the state dict, {Shapes.Format(dst._shape)} in the module");
             else if (src.DType != dst.DType && !(src.DType.IsFloatingPoint() && dst.DType.IsFloatingPoint()))
                 problems.Add($"{key}: dtype {src.DType.Name()} in the state dict, {dst.DType.Name()} in the module");
+            else if (owner.CheckStateValue(slot.Name, src) is { } wrong) problems.Add($"{key}: {wrong}");
             else plan.Add(new PreparedLoad.Entry(key, owner, dst, src));
         }
         if (problems.Count > 0)
@@ -243,6 +244,13 @@ public abstract class Module : IDisposable
                 if (e.Source is { } moved && !ReferenceEquals(moved, e.Src)) moved.Dispose();
         }
     }
+
+    /// <summary>
+    /// For modules whose state has a valid range: returns why <paramref name="value"/> (already of the
+    /// right shape and dtype) cannot be loaded as this module's <paramref name="name"/>, or null.
+    /// Called for every key before anything is written.
+    /// </summary>
+    protected virtual string? CheckStateValue(string name, Tensor value) => null;
 
     /// <summary>Called after a key of this module was loaded, for modules that keep derived state.</summary>
     protected virtual void OnStateLoaded(string key) { }
