@@ -6,8 +6,12 @@ namespace Framework;
 
 public sealed partial class Tensor
 {
-    /// <summary>Turns off recording on this thread until the returned scope is disposed (PyTorch's <c>no_grad</c>).</summary>
-    public static NoGradScope NoGrad() => new(true);
+    /// <summary>
+    /// Turns off recording on this thread until the returned scope is disposed (PyTorch's <c>no_grad</c>):
+    /// <c>using (Tensor.NoGrad()) { ... }</c>. Grad mode is per thread; dispose the scope on the
+    /// thread that opened it and do not await inside it (see <see cref="GradMode"/>).
+    /// </summary>
+    public static NoGradScope NoGrad() => new();
 
     /// <summary>Computes the gradients of this tensor with respect to the leaves that require grad.</summary>
     /// <param name="gradient">dL/d(this); may be omitted only for a one-element tensor (it is then 1).</param>

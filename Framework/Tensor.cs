@@ -83,7 +83,7 @@ public sealed partial class Tensor : IDisposable
     public int Size(int dim) => _shape[Shapes.NormalizeDim(dim, _shape.Length, "Size")];
 
     /// <summary>The node that created this tensor on the tape; null for leaves.</summary>
-    public Node? GradFn { get; internal set; }
+    public Node? GradFn { get; private set; }
 
     /// <summary>True for tensors not created by a recorded op (user-created tensors and parameters).</summary>
     public bool IsLeaf => GradFn is null;
@@ -115,8 +115,13 @@ public sealed partial class Tensor : IDisposable
 
     internal void SetRequiresGradFromOp(Node node)
     {
+        // This tensor keeps its node alive; an in-place op that gives it a new node lets go of the
+        // old one (which the new node's edge normally still holds).
+        node.AddRef();
+        var old = GradFn;
         GradFn = node;
         _requiresGrad = true;
+        if (old is not null) Node.DropRef(old);
     }
 
     /// <summary>The accumulated gradient of a leaf after <see cref="Backward"/>; null before.</summary>
@@ -132,6 +137,8 @@ public sealed partial class Tensor : IDisposable
         if (s is null) return;
         MemoryStats.OnTensorReleased(s.Device);
         s.Release();
+        // GradFn stays readable for inspection, but no longer keeps the graph alive.
+        if (GradFn is { } fn) Node.DropRef(fn);
     }
 
     /// <summary>A new tensor that shares storage with this one but is not on the tape (a leaf that does not require grad).</summary>

@@ -14,6 +14,10 @@ namespace Framework;
 /// }
 /// </code>
 /// Gradients written into leaves by backward and tensors saved for backward belong to no scope.
+/// The graph a forward recorded lives as long as a tensor it produced does: when the scope disposes
+/// them, the nodes free what they saved for backward, whether or not Backward ran, so evaluation
+/// loops and losses that throw leave nothing behind. A result moved out keeps its whole graph, and
+/// Backward through it still works after the scope ended.
 /// </summary>
 public sealed class TensorScope : IDisposable
 {

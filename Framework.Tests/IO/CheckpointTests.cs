@@ -73,6 +73,33 @@ public class CheckpointTests : TempDirectoryTestBase
         opt.Dispose();
     }
 
+    [Test]
+    public void ModuleFailureAfterTheOptimizerWasPreparedChangesAndKeepsNothing()
+    {
+        // The optimizer's new state is built before the module is checked; a module that then
+        // refuses (here: one of its own buffers is disposed) must leave the optimizer and schedule
+        // as they were and free the buffers that were built for them.
+        var (net, opt, sched) = Trained(2);
+        var path = Path.Combine(Dir, "c.safetensors");
+        Checkpoint.Save(path, net, opt, sched);
+        using var net2 = new TwoNorms();
+        using var opt2 = new Adam(net2.Parameters(), 0.5);
+        var sched2 = new CosineAnnealingLR(opt2, 10);
+        net2.NamedBuffers().First(b => b.Name == "inorm.running_var").Buffer.Dispose();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long tensors = MemoryStats.LiveTensors(Device.Cpu), storages = MemoryStats.LiveStorages(Device.Cpu);
+        Assert.That(() => Checkpoint.Load(path, net2, opt2, sched2),
+            Throws.ArgumentException.With.Message.Contains("inorm.running_var").And.Message.Contains("nothing was loaded"));
+        Assert.That(MemoryStats.LiveTensors(Device.Cpu), Is.EqualTo(tensors), "live tensors");
+        Assert.That(MemoryStats.LiveStorages(Device.Cpu), Is.EqualTo(storages), "live storages");
+        Assert.That(opt2.StateDict().Keys.Any(k => k.StartsWith("state.")), Is.False, "no optimizer state was written");
+        Assert.That(opt2.ParamGroups[0].Lr, Is.EqualTo(0.5), "no hyperparameter was written");
+        Assert.That(sched2.LastEpoch, Is.EqualTo(0), "the schedule did not move");
+        net.Dispose();
+        opt.Dispose();
+    }
+
     private sealed class Reserved : Framework.Nn.Module
     {
         public Reserved() => RegisterModule(new Framework.Nn.BatchNorm2d(2), "optimizer");

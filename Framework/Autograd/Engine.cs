@@ -18,6 +18,7 @@ internal static class Engine
     public static Tensor Record(Node node, Tensor output, Tensor a)
     {
         node.Edges = [Edge.For(a)];
+        AddEdgeRefs(node);
         output.SetRequiresGradFromOp(node);
         return output;
     }
@@ -25,6 +26,7 @@ internal static class Engine
     public static Tensor Record(Node node, Tensor output, Tensor a, Tensor b)
     {
         node.Edges = [Edge.For(a), Edge.For(b)];
+        AddEdgeRefs(node);
         output.SetRequiresGradFromOp(node);
         return output;
     }
@@ -34,8 +36,15 @@ internal static class Engine
         var edges = new Edge[inputs.Count];
         for (int i = 0; i < edges.Length; i++) edges[i] = Edge.For(inputs[i]);
         node.Edges = edges;
+        AddEdgeRefs(node);
         output.SetRequiresGradFromOp(node);
         return output;
+    }
+
+    /// <summary>Each node an edge leads to stays alive while <paramref name="node"/> does (see <see cref="Node.DropRef"/>).</summary>
+    private static void AddEdgeRefs(Node node)
+    {
+        foreach (var e in node.Edges) e.Node?.AddRef();
     }
 
     public static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
@@ -60,7 +69,7 @@ internal static class Engine
                     "Trying to backward through the graph a second time (or to read saved tensors after they were freed). " +
                     "Pass retainGraph: true to the first Backward call if you need to backward twice.");
 
-        using var noGrad = new NoGradScope(true);
+        using var noGrad = new NoGradScope();
         using var unscoped = TensorScope.Suppress();
         Tensor seed;
         if (gradient is null)

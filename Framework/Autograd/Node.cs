@@ -34,6 +34,15 @@ public abstract class Node
     internal Tensor? PendingGrad;
     private List<SavedTensor>? _saved;
 
+    // The graph's lifetime, as PyTorch's reference-counted nodes give it: a node is referenced by
+    // the live tensors whose GradFn it is and by the edges of the live nodes recorded after it.
+    // When the last reference goes (the output disposed, by hand or by its TensorScope, and
+    // nothing downstream alive), the node frees what it saved and drops its own edges, so a
+    // forward that never reaches Backward (evaluation, a loss that throws, retainGraph: true and no
+    // second pass) leaves nothing behind once its tensors are disposed, without waiting for the GC.
+    private int _refs;
+    private int _dead;
+
     /// <summary>True after a backward pass without <c>retainGraph</c> freed what this node saved.</summary>
     public bool IsReleased { get; private set; }
 
@@ -60,6 +69,34 @@ public abstract class Node
 
     /// <summary>Frees tensors the node owns outright (not saved inputs), after backward or on release.</summary>
     internal virtual void ReleaseOwned() { }
+
+    /// <summary>One more live tensor (whose GradFn this is) or live node (with an edge here) refers to this node.</summary>
+    internal void AddRef() => Interlocked.Increment(ref _refs);
+
+    /// <summary>
+    /// Drops one reference to <paramref name="node"/>; the last one frees the node's saved tensors
+    /// and drops its edges in turn, iteratively so that a long chain cannot overflow the stack.
+    /// </summary>
+    internal static void DropRef(Node node)
+    {
+        if (Interlocked.Decrement(ref node._refs) > 0) return;
+        Stack<Node>? pending = null;
+        var current = node;
+        while (true)
+        {
+            if (Interlocked.Exchange(ref current._dead, 1) == 0)
+            {
+                current.Release();
+                var edges = current.Edges;
+                current.Edges = [];
+                foreach (var e in edges)
+                    if (e.Node is { } next && Interlocked.Decrement(ref next._refs) <= 0)
+                        (pending ??= new()).Push(next);
+            }
+            if (pending is null || pending.Count == 0) return;
+            current = pending.Pop();
+        }
+    }
 
     internal void Release()
     {

@@ -12,8 +12,9 @@ namespace Framework.IO;
 /// One file rather than one per object: the rename that publishes it is atomic, so model and
 /// optimizer state can never come from different epochs. PyTorch reads the weights with
 /// <c>{k: v for k, v in safetensors.torch.load_file(p).items() if not k.startswith(("optimizer.", "scheduler."))}</c>.
-/// <see cref="Load"/> validates the file, the optimizer and schedule state, and then the module's
-/// keys, shapes and dtypes before writing anything, so a bad file never leaves a model half loaded.
+/// <see cref="Load"/> validates the file, the schedule, optimizer and module state (keys, shapes,
+/// dtypes, value ranges) and prepares every copy before writing anything, so a bad file never
+/// leaves a model, optimizer or schedule half loaded.
 /// </remarks>
 public static class Checkpoint
 {
@@ -67,13 +68,14 @@ public static class Checkpoint
         }
         if (optimizer is not null && opt.Count == 0) throw new InvalidDataException($"checkpoint '{path}' holds no optimizer state (no \"{OptimizerPrefix}*\" keys)");
         if (scheduler is not null && sched.Count == 0) throw new InvalidDataException($"checkpoint '{path}' holds no schedule state (no \"{SchedulerPrefix}*\" keys)");
-        // Validate the parts that Module.LoadStateDict cannot see first; it then validates the module
-        // before writing, and the optimizer and schedule loads that follow cannot fail any more.
-        optimizer?.ValidateStateDict(opt);
-        scheduler?.ValidateStateDict(sched);
-        module.LoadStateDict(model, strict);
-        optimizer?.LoadStateDict(opt);
-        scheduler?.LoadStateDict(sched);
+        // All or nothing across the three: each load is validated and prepared (device copies, the
+        // optimizer's new buffers) before any is committed, and committing cannot fail.
+        var schedState = scheduler?.ValidateStateDict(sched);
+        using var optLoad = optimizer?.PrepareLoad(opt);
+        using var moduleLoad = module.PrepareLoad(model, strict);
+        moduleLoad.Commit();
+        optLoad?.Commit();
+        if (schedState is { } st) scheduler!.Apply(st);
         return metadata;
     }
 }

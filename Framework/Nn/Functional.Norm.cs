@@ -39,7 +39,9 @@ public static partial class F
             using var unscoped = TensorScope.Suppress();
             var mean = Tensor.Empty([c], input.DType, input.Device);
             var rstd = Tensor.Empty([c], input.DType, input.Device);
-            backend.BatchNormForward(x, weight, bias, eps, y, mean, rstd, runningMean, runningVar, momentum);
+            // The statistics belong to no scope (the node will own them), so a failing kernel must not leak them.
+            try { backend.BatchNormForward(x, weight, bias, eps, y, mean, rstd, runningMean, runningVar, momentum); }
+            catch { mean.Dispose(); rstd.Dispose(); throw; }
             runningMean?.BumpVersion();
             runningVar?.BumpVersion();
             if (!RecordNorm(new BatchNormNode(mean, rstd), y, x, input, weight, bias))
@@ -105,7 +107,8 @@ public static partial class F
         int stats = input._shape[0] * groups;
         var mean = Tensor.Empty([stats], input.DType, input.Device);
         var rstd = Tensor.Empty([stats], input.DType, input.Device);
-        input.Backend.GroupNormForward(x, groups, weight, bias, eps, y, mean, rstd, runningMean, runningVar, momentum);
+        try { input.Backend.GroupNormForward(x, groups, weight, bias, eps, y, mean, rstd, runningMean, runningVar, momentum); }
+        catch { mean.Dispose(); rstd.Dispose(); throw; }
         runningMean?.BumpVersion();
         runningVar?.BumpVersion();
         if (!RecordNorm(new GroupNormNode(groups, mean, rstd, name), y, x, input, weight, bias))
@@ -140,9 +143,13 @@ public static partial class F
         using var unscoped = TensorScope.Suppress();
         var mean = Tensor.Empty([checked((int)rows)], input.DType, input.Device);
         var rstd = Tensor.Empty([checked((int)rows)], input.DType, input.Device);
-        using var w = weight?.ContiguousOwned();
-        using var b = bias?.ContiguousOwned();
-        input.Backend.LayerNormForward(x, size, w, b, eps, y, mean, rstd);
+        try
+        {
+            using var w = weight?.ContiguousOwned();
+            using var b = bias?.ContiguousOwned();
+            input.Backend.LayerNormForward(x, size, w, b, eps, y, mean, rstd);
+        }
+        catch { mean.Dispose(); rstd.Dispose(); throw; }
         if (!RecordNorm(new LayerNormNode(size, mean, rstd), y, x, input, weight, bias))
         {
             mean.Dispose();

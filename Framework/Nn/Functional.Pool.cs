@@ -25,7 +25,9 @@ public static partial class F
         var y = input.EmptyLike([g.N, g.C, g.OH, g.OW]);
         using var unscoped = TensorScope.Suppress();
         var indices = Tensor.Empty([g.N, g.C, g.OH, g.OW], DType.Int64, input.Device);
-        if (y.Numel > 0) input.Backend.MaxPool2d(x, y, indices, g);
+        // The indices belong to no scope (the node will own them), so a failing kernel must not leak them.
+        try { if (y.Numel > 0) input.Backend.MaxPool2d(x, y, indices, g); }
+        catch { indices.Dispose(); throw; }
         if (!Engine.NeedsGrad(input))
         {
             indices.Dispose();

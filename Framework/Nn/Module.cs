@@ -153,11 +153,24 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>
-    /// Copies values from <paramref name="stateDict"/> into this module's tensors. Every key, shape
-    /// and dtype is checked before anything is written, so a failed load changes nothing. With
+    /// Copies values from <paramref name="stateDict"/> into this module's tensors. Every key, shape,
+    /// dtype and tensor (present, not disposed) is checked, and every tensor on another device is
+    /// copied over, before anything is written, so a failed load changes nothing. With
     /// <paramref name="strict"/>, missing or unexpected keys are errors; otherwise they are reported.
     /// </summary>
     public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        using var load = PrepareLoad(stateDict, strict);
+        return load.Commit();
+    }
+
+    /// <summary>
+    /// The checking half of <see cref="LoadStateDict"/>: validates everything and copies tensors
+    /// from other devices, writing nothing into the module. <see cref="PreparedLoad.Commit"/> then
+    /// writes and cannot fail; disposing an uncommitted load frees its copies and changes nothing.
+    /// A checkpoint prepares the module, optimizer and schedule loads before it commits any.
+    /// </summary>
+    internal PreparedLoad PrepareLoad(IReadOnlyDictionary<string, Tensor> stateDict, bool strict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var slots = StateSlots().ToList();
@@ -167,31 +180,77 @@ public abstract class Module : IDisposable
         var problems = new List<string>();
         if (strict && missing.Count > 0) problems.Add("missing keys: " + string.Join(", ", missing));
         if (strict && unexpected.Count > 0) problems.Add("unexpected keys: " + string.Join(", ", unexpected));
-        foreach (var (key, _, slot, _) in slots)
+        var plan = new List<PreparedLoad.Entry>();
+        foreach (var (key, owner, slot, _) in slots)
         {
             if (!stateDict.TryGetValue(key, out var src)) continue;
             var dst = slot.Value!;
-            if (!src.Shape.AsSpan().SequenceEqual(dst.Shape))
-                problems.Add($"{key}: shape {Shapes.Format(src.Shape)} in the state dict, {Shapes.Format(dst.Shape)} in the module");
+            // Shapes of disposed tensors still answer, so aliveness is checked before anything else.
+            if (dst.IsDisposed) problems.Add($"{key}: the module's tensor was disposed (was the module disposed?)");
+            else if (src is null) problems.Add($"{key}: null in the state dict, expected a tensor of shape {Shapes.Format(dst._shape)}");
+            else if (src.IsDisposed) problems.Add($"{key}: the state dict's tensor was disposed");
+            else if (!src._shape.AsSpan().SequenceEqual(dst._shape))
+                problems.Add($"{key}: shape {Shapes.Format(src._shape)} in the state dict, {Shapes.Format(dst._shape)} in the module");
             else if (src.DType != dst.DType && !(src.DType.IsFloatingPoint() && dst.DType.IsFloatingPoint()))
                 problems.Add($"{key}: dtype {src.DType.Name()} in the state dict, {dst.DType.Name()} in the module");
+            else if (owner.CheckStateValue(slot.Name, src) is { } wrong) problems.Add($"{key}: {wrong}");
+            else plan.Add(new PreparedLoad.Entry(key, owner, dst, src));
         }
         if (problems.Count > 0)
             throw new ArgumentException($"LoadStateDict for {GetType().Name} failed; nothing was loaded:\n  " + string.Join("\n  ", problems));
-        using (Tensor.NoGrad())
+        var load = new PreparedLoad(plan, new LoadStateDictResult(missing, unexpected));
+        try
         {
-            foreach (var (key, owner, slot, _) in slots)
-            {
-                if (!stateDict.TryGetValue(key, out var src)) continue;
-                // CopyFrom converts the dtype; only a device move needs a temporary.
-                var moved = src.To(slot.Value!.Device);
-                slot.Value.CopyFrom(moved);
-                if (!ReferenceEquals(moved, src)) moved.Dispose();
-                owner.OnStateLoaded(key);
-            }
+            // Device moves allocate and may fail (out of memory), so they all happen before the first write.
+            using var noGrad = Tensor.NoGrad();
+            foreach (var e in plan) e.Source = e.Src.To(e.Dst.Device);
         }
-        return new LoadStateDictResult(missing, unexpected);
+        catch
+        {
+            load.Dispose();
+            throw;
+        }
+        return load;
     }
+
+    /// <summary>A validated module load whose device copies are made; see <see cref="PrepareLoad"/>.</summary>
+    internal sealed class PreparedLoad(List<PreparedLoad.Entry> plan, LoadStateDictResult result) : IDisposable
+    {
+        internal sealed class Entry(string key, Module owner, Tensor dst, Tensor src)
+        {
+            public string Key { get; } = key;
+            public Module Owner { get; } = owner;
+            public Tensor Dst { get; } = dst;
+            public Tensor Src { get; } = src;
+            public Tensor? Source { get; set; }
+        }
+
+        /// <summary>Writes every value; the checks in <see cref="PrepareLoad"/> leave nothing here that can fail.</summary>
+        public LoadStateDictResult Commit()
+        {
+            using var noGrad = Tensor.NoGrad();
+            foreach (var e in plan)
+            {
+                // CopyFrom converts between floating-point dtypes.
+                e.Dst.CopyFrom(e.Source!);
+                e.Owner.OnStateLoaded(e.Key);
+            }
+            return result;
+        }
+
+        public void Dispose()
+        {
+            foreach (var e in plan)
+                if (e.Source is { } moved && !ReferenceEquals(moved, e.Src)) moved.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// For modules whose state has a valid range: returns why <paramref name="value"/> (already of the
+    /// right shape and dtype) cannot be loaded as this module's <paramref name="name"/>, or null.
+    /// Called for every key before anything is written.
+    /// </summary>
+    protected virtual string? CheckStateValue(string name, Tensor value) => null;
 
     /// <summary>Called after a key of this module was loaded, for modules that keep derived state.</summary>
     protected virtual void OnStateLoaded(string key) { }

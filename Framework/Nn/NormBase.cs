@@ -128,6 +128,18 @@ public abstract class NormBase : Layer
     /// <inheritdoc/>
     protected override void OnStateLoaded(string key) => _filled = true;
 
+    /// <inheritdoc/>
+    /// <remarks>
+    /// A negative count would make the cumulative-average factor 1 / (n + 1) infinite or negative,
+    /// and long.MaxValue would wrap at the next batch.
+    /// </remarks>
+    protected override string? CheckStateValue(string name, Tensor value)
+    {
+        if (name != "num_batches_tracked") return null;
+        long n = value.Item<long>();
+        return n >= 0 && n < long.MaxValue ? null : $"expected a count in [0, {long.MaxValue - 1}], got {n}";
+    }
+
     /// <summary>Checks dtype, device, channels and the empty/inplace options; throws before anything changes.</summary>
     private protected void CheckCommon(Tensor input, int channelDim)
     {

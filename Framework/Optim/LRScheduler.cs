@@ -70,7 +70,13 @@ public abstract class LRScheduler
     /// <summary>Restores the position saved by <see cref="StateDict"/> (the groups' lr come from the optimizer's own state dict); validates before writing.</summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
-        var (lastEpoch, stepCount, baseLrs, lastLr) = ValidateStateDict(stateDict);
+        Apply(ValidateStateDict(stateDict));
+    }
+
+    /// <summary>Writes a state that <see cref="ValidateStateDict"/> accepted; cannot fail.</summary>
+    internal void Apply((int LastEpoch, int StepCount, double[] BaseLrs, double[] LastLr) state)
+    {
+        var (lastEpoch, stepCount, baseLrs, lastLr) = state;
         LastEpoch = lastEpoch;
         StepCount = stepCount;
         BaseLrs = baseLrs;
@@ -82,7 +88,11 @@ public abstract class LRScheduler
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         int groups = Optimizer.ParamGroups.Count;
-        Tensor Get(string k) => stateDict.TryGetValue(k, out var t) ? t : throw new ArgumentException($"{GetType().Name}.LoadStateDict: missing key \"{k}\"; nothing was loaded");
+        Tensor Get(string k) =>
+            !stateDict.TryGetValue(k, out var t) ? throw new ArgumentException($"{GetType().Name}.LoadStateDict: missing key \"{k}\"; nothing was loaded")
+            : t is null ? throw new ArgumentException($"{GetType().Name}.LoadStateDict: \"{k}\" is null, expected a tensor; nothing was loaded")
+            : t.IsDisposed ? throw new ArgumentException($"{GetType().Name}.LoadStateDict: the tensor for \"{k}\" was disposed; nothing was loaded")
+            : t;
         var lastEpoch = Get("last_epoch"); var stepCount = Get("step_count"); var baseLrs = Get("base_lrs"); var lastLr = Get("last_lr");
         if (lastEpoch.Numel != 1 || stepCount.Numel != 1 || baseLrs.Dim != 1 || baseLrs.Numel != groups || lastLr.Dim != 1 || lastLr.Numel != groups
             || !baseLrs.DType.IsFloatingPoint() || !lastLr.DType.IsFloatingPoint())

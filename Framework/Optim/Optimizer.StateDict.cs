@@ -40,30 +40,82 @@ public abstract partial class Optimizer
 
     /// <summary>
     /// Replaces the state and the groups' hyperparameters with those of <paramref name="stateDict"/>.
-    /// Everything is checked first (group count and sizes, known keys, every required buffer present,
-    /// shapes, dtypes); on any problem nothing changes and the exception lists every problem.
+    /// Everything is checked first (group count and sizes, known keys, every tensor present and not
+    /// disposed, every required buffer present, shapes, dtypes, value ranges), then the new state is
+    /// built beside the old one; only when all of it exists does it replace the old state. On any
+    /// problem nothing changes and the exception lists every problem.
     /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
+        using var load = PrepareLoad(stateDict);
+        load.Commit();
+    }
+
+    /// <summary>
+    /// The checking half of <see cref="LoadStateDict"/>: validates, then builds the new state beside
+    /// the old one (allocation and device copies may fail here, with nothing changed).
+    /// <see cref="PreparedLoad.Commit"/> swaps it in and cannot fail; disposing an uncommitted load
+    /// frees what it built.
+    /// </summary>
+    internal PreparedLoad PrepareLoad(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
         var plan = ValidateStateDict(stateDict);
-        ClearState();
-        using var noGrad = Tensor.NoGrad();
-        foreach (var (g, options) in plan.Options)
-            foreach (var (name, v) in options) _groups[g].SetUnchecked(name, v);
         var all = _groups.SelectMany(x => x.Params).ToList();
-        foreach (var (i, (step, buffers)) in plan.States)
+        var fresh = new Dictionary<Tensor, ParamState>(ReferenceEqualityComparer.Instance);
+        void Discard()
         {
-            var p = all[i];
-            var s = new ParamState { Step = step };
-            foreach (var (name, src) in buffers)
+            foreach (var s in fresh.Values)
+                foreach (var t in s.Buffers.Values) t.Dispose();
+            fresh.Clear();
+        }
+        try
+        {
+            using var noGrad = Tensor.NoGrad();
+            foreach (var (i, (step, buffers)) in plan.States)
             {
-                var buf = NewBuffer(p);
-                var moved = src.To(p.Device);
-                buf.CopyFrom(moved);
-                if (!ReferenceEquals(moved, src)) moved.Dispose();
-                s.Buffers[name] = buf;
+                var p = all[i];
+                var s = new ParamState { Step = step };
+                fresh[p] = s;
+                foreach (var (name, src) in buffers)
+                {
+                    var buf = NewBuffer(p);
+                    s.Buffers[name] = buf;
+                    var moved = src.To(p.Device);
+                    try { buf.CopyFrom(moved); }
+                    finally { if (!ReferenceEquals(moved, src)) moved.Dispose(); }
+                }
             }
-            _state[p] = s;
+        }
+        catch
+        {
+            Discard();
+            throw;
+        }
+        return new PreparedLoad(() =>
+        {
+            ClearState();
+            foreach (var (p, s) in fresh) _state[p] = s;
+            foreach (var (g, o) in plan.Options)
+                foreach (var (name, v) in o) _groups[g].SetUnchecked(name, v);
+        }, Discard);
+    }
+
+    /// <summary>A validated optimizer load with its new state built; see <see cref="PrepareLoad"/>.</summary>
+    internal sealed class PreparedLoad(Action commit, Action discard) : IDisposable
+    {
+        private bool _committed;
+
+        /// <summary>Replaces the optimizer's state and hyperparameters with the prepared ones.</summary>
+        public void Commit()
+        {
+            commit();
+            _committed = true;
+        }
+
+        /// <summary>Frees the prepared buffers unless they were committed (then the optimizer owns them).</summary>
+        public void Dispose()
+        {
+            if (!_committed) discard();
         }
     }
 
@@ -82,6 +134,9 @@ public abstract partial class Optimizer
         var groupParams = new Dictionary<int, Tensor>();
         foreach (var (key, t) in stateDict)
         {
+            // Read nothing from a tensor that is gone: its shape would still answer, its data not.
+            if (t is null) { problems.Add($"\"{key}\": null, expected a tensor"); continue; }
+            if (t.IsDisposed) { problems.Add($"\"{key}\": the tensor was disposed"); continue; }
             var parts = key.Split('.');
             if (parts.Length != 3 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n))
             {
@@ -135,7 +190,8 @@ public abstract partial class Optimizer
                 if (name == "step")
                 {
                     double v = t.Numel == 1 ? t.Item() : double.NaN;
-                    if (t.Dim != 0 || !(v >= 0) || v != Math.Floor(v)) problems.Add($"\"state.{i}.step\": expected a non-negative integer scalar, got {t.DType.Name()} {Shapes.Format(t.Shape)}");
+                    // 2^63 is the first double beyond long's range; a larger step would wrap when cast.
+                    if (t.Dim != 0 || !(v >= 0) || v != Math.Floor(v) || v >= 9223372036854775808.0) problems.Add($"\"state.{i}.step\": expected a non-negative integer scalar, got {t.DType.Name()} {Shapes.Format(t.Shape)}");
                     else step = (long)v;
                     continue;
                 }
