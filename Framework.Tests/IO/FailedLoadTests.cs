@@ -9,8 +9,11 @@ namespace Framework.Tests.IO;
 /// snapshotted, a load is failed in each way it can fail (disposed or null tensors, names, shapes,
 /// dtypes, value ranges), and the snapshot must still match; a good load afterwards still works.
 /// </summary>
-public abstract class FailedLoadTests : BackendTestBase
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public class FailedLoadTests : BackendTestBase
 {
+    public FailedLoadTests(Device device) : base(device) { }
+
     private Sequential Net(ulong seed) =>
         new(
             new Conv2d(1, 2, 3, generator: new Generator(seed), device: Device),
@@ -180,19 +183,4 @@ public abstract class FailedLoadTests : BackendTestBase
         opt.Dispose();
         foreach (var p in ps) p.Dispose();
     }
-}
-
-public class FailedLoadTestsCpu : FailedLoadTests
-{
-    protected override Device Device => Device.Cpu;
-}
-
-public class FailedLoadTestsCudaEmulated : FailedLoadTests
-{
-    protected override Device Device => Device.CudaEmulated(0);
-}
-
-public class FailedLoadTestsCuda : FailedLoadTests
-{
-    protected override Device Device => Device.Cuda(0);
 }
