@@ -48,7 +48,9 @@ public sealed class BatchNorm2d : NormBase
         if (input.Numel == 0) return input.EmptyLike(input.Shape);
         bool useBatchStats = Training || !TrackRunningStats;
         if (useBatchStats && input.Numel / NumFeatures <= 1)
-            throw new ArgumentException($"BatchNorm2d expected more than 1 value per channel when training, got input size {Shapes.Format(input.Shape)}");
+            throw new ArgumentException(Training
+                ? $"BatchNorm2d expected more than 1 value per channel when training, got input size {Shapes.Format(input.Shape)}"
+                : $"BatchNorm2d expected more than 1 value per channel to compute batch statistics (eval mode without running statistics, trackRunningStats: false), got input size {Shapes.Format(input.Shape)}");
         if (Inplace) return ForwardInplace(input, instance: false);
         if (!useBatchStats) return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: false, eps: Eps);
         bool update = Training && TrackRunningStats;

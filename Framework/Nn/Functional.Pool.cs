@@ -95,8 +95,10 @@ public static partial class F
     {
         long numerator = (long)input + 2 * p - (long)d * (k - 1) - 1 + (ceil ? s - 1 : 0);
         long o = (numerator >= 0 ? numerator / s : -((-numerator + s - 1) / s)) + 1;
-        if (ceil && (o - 1) * s >= input + p) o--;
-        return (int)o;
+        if (ceil && (o - 1) * s >= (long)input + p) o--;
+        // o <= input + 2p, which PoolGeometry checked fits in an int; a huge dilation makes o very
+        // negative, which a plain cast could wrap into a positive size.
+        return o < 1 ? 0 : (int)o;
     }
 
     private static Pool2dGeometry PoolGeometry(string op, Tensor input, (int H, int W) k, (int H, int W) s, (int H, int W) p, (int H, int W) d, bool ceil)
@@ -108,6 +110,9 @@ public static partial class F
         if (p.H < 0 || p.W < 0 || p.H > k.H / 2 || p.W > k.W / 2)
             throw new ArgumentException($"{op}: padding should be between 0 and half the kernel size, got padding ({p.H}, {p.W}) for kernel ({k.H}, {k.W})");
         var sh = input._shape;
+        if (sh[2] + 2L * p.H > int.MaxValue || sh[3] + 2L * p.W > int.MaxValue)
+            throw new ArgumentException(
+                $"{op}: the padded input {sh[2] + 2L * p.H}x{sh[3] + 2L * p.W} must fit in int sizes (at most {int.MaxValue}); input {Shapes.Format(sh)}, padding ({p.H}, {p.W})");
         int oh = PoolOutputSize(sh[2], k.H, s.H, p.H, d.H, ceil), ow = PoolOutputSize(sh[3], k.W, s.W, p.W, d.W, ceil);
         if (oh < 1 || ow < 1)
             throw new ArgumentException(

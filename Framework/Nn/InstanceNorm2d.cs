@@ -60,7 +60,9 @@ public sealed class InstanceNorm2d : NormBase
         if (input.Numel == 0) return input.EmptyLike(input.Shape);
         bool useInputStats = Training || !TrackRunningStats;
         if (useInputStats && input.Numel / ((long)input.Size(0) * NumFeatures) <= 1)
-            throw new ArgumentException($"InstanceNorm2d expected more than 1 spatial element when training, got input size {Shapes.Format(input.Shape)}");
+            throw new ArgumentException(Training
+                ? $"InstanceNorm2d expected more than 1 spatial element when training, got input size {Shapes.Format(input.Shape)}"
+                : $"InstanceNorm2d expected more than 1 spatial element to compute instance statistics (eval mode without running statistics, trackRunningStats: false), got input size {Shapes.Format(input.Shape)}");
         if (Inplace) return ForwardInplace(input, instance: true);
         if (!useInputStats) return F.InstanceNorm(input, RunningMean, RunningVar, Weight, Bias, useInputStats: false, eps: Eps);
         bool update = Training && TrackRunningStats;
