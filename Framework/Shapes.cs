@@ -65,6 +65,33 @@ internal static class Shapes
         return strides;
     }
 
+    /// <summary>
+    /// True when two different indices of a tensor with these sizes and strides address the same
+    /// element: a stride 0 on a dim of size > 1 (Expand), or strides too small for the dims inside
+    /// them. Sorted by stride, a layout is free of overlap when each stride exceeds the furthest
+    /// offset the smaller-stride dims can reach; every view this framework makes satisfies that
+    /// exactly when it does not overlap. Empty tensors have no overlap.
+    /// </summary>
+    public static bool HasInternalOverlap(ReadOnlySpan<int> shape, ReadOnlySpan<long> strides)
+    {
+        var dims = new List<(long Stride, int Size)>(shape.Length);
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] == 0) return false;
+            if (shape[i] == 1) continue;
+            if (strides[i] == 0) return true;
+            dims.Add((Math.Abs(strides[i]), shape[i]));
+        }
+        dims.Sort(static (a, b) => a.Stride.CompareTo(b.Stride));
+        long reach = 0; // the largest offset the dims so far can address
+        foreach (var (stride, size) in dims)
+        {
+            if (stride <= reach) return true;
+            reach += stride * (size - 1);
+        }
+        return false;
+    }
+
     /// <summary>Row-major dense; dims of size 1 may have any stride, and empty tensors are contiguous.</summary>
     public static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<long> strides)
     {

@@ -10,6 +10,7 @@ public sealed partial class Tensor
     private Tensor MakeView(int[] shape, long[] strides, long offset, Func<Node>? backward)
     {
         var v = new Tensor(Storage, shape, strides, offset, DType, retain: true);
+        v.SetViewBase(this);
         if (backward is not null && Engine.NeedsGrad(this)) Engine.Record(backward(), v, this);
         return v;
     }
