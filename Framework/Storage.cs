@@ -29,6 +29,9 @@ public abstract class Storage
     /// <summary>Bumped by every in-place write through any view of this storage.</summary>
     public int Version { get; internal set; }
 
+    /// <summary>The version right after the last in-place write that was recorded for autograd; views older than it are stale.</summary>
+    internal int RecordedInPlaceVersion { get; set; }
+
     /// <summary>True once the last reference was released and the memory returned.</summary>
     public bool IsFreed => Volatile.Read(ref _refs) <= 0;
 

@@ -17,7 +17,27 @@ public sealed partial class Tensor
     /// <summary>The tensor that this view was taken from (the root of a chain of views); null for a tensor that is not a view.</summary>
     internal Tensor? ViewBase { get; private set; }
 
-    internal void SetViewBase(Tensor source) => ViewBase = source.ViewBase ?? source;
+    /// <summary>The storage version when this view was made (or last given a grad fn by an in-place op through it).</summary>
+    private int _viewVersion;
+
+    internal void SetViewBase(Tensor source)
+    {
+        ViewBase = source.ViewBase ?? source;
+        _viewVersion = Storage.Version;
+    }
+
+    /// <summary>
+    /// Throws when this is a view taken before a recorded in-place op changed its base through another
+    /// tensor: its grad fn still describes the old value, so using it in a recorded op would give a
+    /// silently wrong gradient. (PyTorch regenerates such a view's grad fn; here it must be taken again.)
+    /// </summary>
+    internal void CheckViewIsCurrent()
+    {
+        if (ViewBase is null || _storage is not { } s || s.RecordedInPlaceVersion <= _viewVersion) return;
+        throw new InvalidOperationException(
+            $"a view {Shapes.Format(_shape)} was taken before an in-place op recorded for autograd changed its base {Shapes.Format(ViewBase._shape)}; " +
+            "its gradient would miss that op. Take the view again after the in-place op");
+    }
 
     /// <summary>Copies <paramref name="src"/> (broadcast to this shape, converted to this dtype) into this tensor.</summary>
     public Tensor CopyFrom(Tensor src)
@@ -150,7 +170,9 @@ public sealed partial class Tensor
     private bool BeginInPlace(string op, Tensor? operand)
     {
         CheckWritable(op);
-        if (!GradMode.IsEnabled || !(RequiresGrad || operand is { RequiresGrad: true })) return false;
+        if (!GradMode.IsEnabled) return false;
+        operand?.CheckViewIsCurrent();
+        if (!(RequiresGrad || operand is { RequiresGrad: true })) return false;
         if (IsLeaf && RequiresGrad)
             throw new InvalidOperationException(
                 $"{op}: a leaf tensor that requires grad is being used in an in-place operation while grad mode is on; " +
@@ -173,12 +195,14 @@ public sealed partial class Tensor
     /// <summary>Records <paramref name="node"/> as the new grad fn of this tensor, or, for a view, of its base (and makes the view a view of the new base).</summary>
     private void FinishInPlace(InPlaceBackward node, Tensor? operand)
     {
+        Storage.RecordedInPlaceVersion = Storage.Version;
         if (ViewBase is not { } b)
         {
             if (operand is null) Engine.Record(node, this, this);
             else Engine.Record(node, this, this, operand);
             return;
         }
+        _viewVersion = Storage.Version;
         var region = new ViewRegion(b._shape, _shape, _strides, _offset - b._offset);
         var copySlices = new CopySlicesBackward(region, node);
         if (operand is null) Engine.Record(copySlices, b, b);

@@ -222,7 +222,7 @@ public sealed partial class Tensor
         // In long: start + length must not wrap around for large arguments.
         if (start < 0 || length < 0 || (long)start + length > _shape[d])
             throw new ArgumentOutOfRangeException(nameof(start),
-                $"Narrow: start {start} and length {length} (expected start >= 0, length >= 0, start + length <= {_shape[d]}) are outside dim {d} of size {_shape[d]}");
+                $"Narrow: range [{start}, {(long)start + length}) (start {start}, length {length}) is outside dim {d} of size {_shape[d]}; expected start >= 0, length >= 0 and start + length <= {_shape[d]}");
         return Slice(d, start, start + length, 1, "Narrow");
     }
 

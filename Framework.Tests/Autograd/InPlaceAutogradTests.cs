@@ -138,6 +138,25 @@ public abstract class InPlaceAutogradTests : BackendTestBase
     }
 
     [Test]
+    public void AViewTakenBeforeARecordedInPlaceOpOnItsBaseIsRefused()
+    {
+        // PyTorch regenerates such a view's grad fn; here its old grad fn would miss w, so using it is an error.
+        var w = T([1.0, 2.0, 3.0], [3], requiresGrad: true);
+        var acc = Tensor.Zeros([2, 3], DType.Float64, Device);
+        var early = acc.Select(0, 0);
+        acc.Select(0, 0).AddInPlace(w);
+        var ex = Assert.Throws<InvalidOperationException>(() => early.Sum());
+        Assert.That(ex!.Message, Does.Contain("Take the view again"));
+        Assert.Throws<InvalidOperationException>(() => early.Slice(0, 0, 1));
+        Assert.Throws<InvalidOperationException>(() => Tensor.Zeros([3], DType.Float64, Device).AddInPlace(early));
+        using (Tensor.NoGrad()) Assert.That(D(early.Sum())[0], Is.EqualTo(6), "without grad mode a stale view is just data");
+        // Taken again, the view carries the op.
+        var again = acc.Select(0, 0);
+        again.Sum().Backward();
+        Assert.That(D(w.Grad!), Is.EqualTo(new double[] { 1, 1, 1 }));
+    }
+
+    [Test]
     public void MulInPlaceByItself()
     {
         var w = T([1.0, -2.0, 3.0], [3], requiresGrad: true);
