@@ -127,6 +127,22 @@ public sealed class SizeLimitTests
     }
 
     [Test]
+    public void CatWhoseTotalSizeWrapsIsRejected()
+    {
+        using var one = Tensor.Ones([1]);
+        using var big = one.Expand(1 << 30);
+        // 3 * 2^30 wrapped to a negative int before.
+        Rejected(() => Tensor.Cat([big, big, big]), "Cat", "concatenated size");
+    }
+
+    [Test]
+    public void StorageSizesOutsideTheLimitAreRefused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CpuStorage(-24));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CpuStorage(long.MaxValue));
+    }
+
+    [Test]
     public void Conv2dWithHugeDilationIsRejected()
     {
         using var x = Tensor.Zeros([1, 1, 8, 8]);

@@ -18,6 +18,8 @@ public sealed partial class Tensor
     public T[] ToArray<T>() where T : unmanaged
     {
         CheckElementType<T>("ToArray");
+        if (Numel > Array.MaxLength)
+            throw new InvalidOperationException($"ToArray: a .NET array holds at most {Array.MaxLength} elements, the tensor {Shapes.Format(_shape)} has {Numel}");
         var result = new T[Numel];
         using var c = ContiguousOwned();
         Backend.Download(c, MemoryMarshal.AsBytes(result.AsSpan()));
@@ -100,6 +102,10 @@ public sealed partial class Tensor
     public Tensor To(Device device)
     {
         if (device == Device) return this;
+        // The copy goes through one managed byte array.
+        if (Numel * DType.ElementSize() > Array.MaxLength)
+            throw new NotSupportedException(
+                $"To({device}): tensors of more than {Array.MaxLength} bytes cannot be moved between devices yet; {Shapes.Format(_shape)} {DType.Name()} has {Numel * DType.ElementSize()} bytes");
         var host = new byte[Numel * DType.ElementSize()];
         using (var c = ContiguousOwned()) Backend.Download(c, host);
         var y = Empty(_shape, DType, device);

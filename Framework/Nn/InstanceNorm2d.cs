@@ -13,7 +13,8 @@ namespace Framework.Nn;
 /// weight/bias keys: pass <c>affine: false</c> to load it); <c>momentum: null</c> is supported
 /// (cumulative average over the counted batches; PyTorch rejects it) and <c>num_batches_tracked</c> is
 /// incremented (PyTorch keeps it at 0); checks run before any state changes; layer <c>name</c>,
-/// <c>empty</c> and eval-only <c>inplace</c> as in BatchNorm2d.
+/// <c>empty</c> and eval-only <c>inplace</c> as in BatchNorm2d; <c>eps</c> must be finite and positive
+/// (PyTorch accepts 0, which divides by zero on a constant plane, and +Inf or NaN, which wipe out every output).
 /// </remarks>
 public sealed class InstanceNorm2d : NormBase
 {
