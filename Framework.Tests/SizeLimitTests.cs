@@ -175,6 +175,20 @@ public sealed class SizeLimitTests
     }
 
     [Test]
+    public void PoolingAndGroupNormWhosePlaneCountsOverflowAreRejected()
+    {
+        // N * C = 2^32 planes wrapped to 0 in int.
+        using var x = Tensor.Ones([1, 1, 2, 2]).Expand(1 << 16, 1 << 16, 2, 2);
+        Rejected(() => F.MaxPool2d(x, 2), "planes");
+        Rejected(() => F.AvgPool2d(x, 2), "planes");
+        Rejected(() => F.AdaptiveAvgPool2d(x, 1), "planes");
+        Rejected(() => F.InstanceNorm(x), "N * groups");
+        Rejected(() => F.GroupNorm(x, 1 << 16), "N * groups");
+        using var wide = Tensor.Ones([1, 1, 1, 1]).Expand(1, 1, 1 << 16, 1 << 16);
+        Rejected(() => F.MaxPool2d(wide, 1), "plane size");
+    }
+
+    [Test]
     public void LinearAndMatmulWhoseRowCountsOverflowAreRejected()
     {
         using var x = Tensor.Ones([1, 1, 1]).Expand(1 << 16, 1 << 16, 1);

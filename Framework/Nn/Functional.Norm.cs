@@ -103,11 +103,12 @@ public static partial class F
     private static Tensor GroupNormCore(Tensor input, int groups, Tensor? weight, Tensor? bias, double eps,
         Tensor? runningMean, Tensor? runningVar, double momentum, string name)
     {
+        // The backends count (sample, group) pairs in an int; checked before anything is allocated.
+        int stats = Shapes.ToSize((long)input._shape[0] * groups, name, $"the number of statistics N * groups ({input._shape[0]} * {groups})");
         if (input.Numel == 0) return input.EmptyLike(input._shape);
         using var x = input.ContiguousOwned();
         var y = input.EmptyLike(input._shape);
         using var unscoped = TensorScope.Suppress();
-        int stats = input._shape[0] * groups;
         var mean = Tensor.Empty([stats], input.DType, input.Device);
         var rstd = Tensor.Empty([stats], input.DType, input.Device);
         input.Backend.GroupNormForward(x, groups, weight, bias, eps, y, mean, rstd, runningMean, runningVar, momentum);

@@ -71,6 +71,7 @@ public static partial class F
         if (s[2] == 0 || s[3] == 0)
             throw new ArgumentException($"AdaptiveAvgPool2d expected non-empty spatial dims, got input {Shapes.Format(s)}");
         var g = new Pool2dGeometry(s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, 0, 0, 1, 1, 0, 0, 1, 1, Adaptive: true);
+        CheckPlanes("AdaptiveAvgPool2d", g);
         return AvgPoolCore(input, g);
     }
 
@@ -117,7 +118,18 @@ public static partial class F
         if (oh < 1 || ow < 1)
             throw new ArgumentException(
                 $"{op}: kernel ({k.H}, {k.W}) with dilation ({d.H}, {d.W}) is larger than the padded input: input {Shapes.Format(sh)} with padding ({p.H}, {p.W}) gives output size {oh}x{ow}");
-        return new Pool2dGeometry(sh[0], sh[1], sh[2], sh[3], oh, ow, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W);
+        var g = new Pool2dGeometry(sh[0], sh[1], sh[2], sh[3], oh, ow, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W);
+        CheckPlanes(op, g);
+        return g;
+    }
+
+    /// <summary>The backends count planes (N * C) and index within a plane (H * W, OH * OW) with ints; checked here, before any work.</summary>
+    private static void CheckPlanes(string op, in Pool2dGeometry g)
+    {
+        Shapes.ToSize((long)g.N * g.C, op, $"the number of planes N * C ({g.N} * {g.C})");
+        Shapes.ToSize((long)g.H * g.W, op, $"the input plane size H * W ({g.H} * {g.W})");
+        Shapes.ToSize((long)g.OH * g.OW, op, $"the output plane size OH * OW ({g.OH} * {g.OW})");
+        Shapes.Numel([g.N, g.C, g.OH, g.OW], op + " output");
     }
 
     /// <summary>Backward of max pooling: the gradient is scatter-added into each plane at the saved argmax positions.</summary>

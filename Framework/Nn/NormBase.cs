@@ -181,7 +181,7 @@ public abstract class NormBase : Layer
         if (TrackRunningStats) backend.BatchNormForwardEval(input, Weight, Bias, RunningMean!, RunningVar!, Eps, input);
         else
         {
-            int stats = instance ? input.Size(0) * NumFeatures : NumFeatures;
+            int stats = instance ? Shapes.ToSize((long)input.Size(0) * NumFeatures, _kind, "the number of statistics N * C") : NumFeatures;
             using var unscoped = TensorScope.Suppress();
             using var mean = Tensor.Empty([stats], DType, input.Device);
             using var rstd = Tensor.Empty([stats], DType, input.Device);
