@@ -3,15 +3,58 @@ namespace Framework;
 /// <summary>Shape arithmetic shared by the tensor API and the backends.</summary>
 internal static class Shapes
 {
-    public static long Numel(ReadOnlySpan<int> shape)
+    /// <summary>
+    /// The number of elements of <paramref name="shape"/>, checked: every size must be non-negative and
+    /// the product of the sizes (counting 0 as 1, so that the contiguous strides of an empty tensor fit
+    /// too) at most <see cref="Tensor.MaxElements"/>. Throws <see cref="ArgumentException"/> otherwise,
+    /// so every caller rejects a bad shape before anything is allocated.
+    /// </summary>
+    public static long Numel(ReadOnlySpan<int> shape, string op = "shape")
+    {
+        long span = CheckedSpan(shape, op);
+        foreach (int d in shape) if (d == 0) return 0;
+        return span;
+    }
+
+    /// <summary>Product of max(size, 1), checked against <see cref="Tensor.MaxElements"/>; sizes must be non-negative.</summary>
+    private static long CheckedSpan(ReadOnlySpan<int> shape, string op)
     {
         long n = 1;
-        foreach (int d in shape) n *= d;
+        foreach (int d in shape)
+        {
+            if (d < 0)
+                throw new ArgumentException($"{op}: sizes must be non-negative, got {Format(shape)}");
+            // n <= MaxElements and d <= int.MaxValue, so checking before multiplying never overflows.
+            if (d > 1 && n > Tensor.MaxElements / d)
+                throw new ArgumentException(
+                    $"{op}: shape {Format(shape)} has more than {Tensor.MaxElements} (Tensor.MaxElements) elements");
+            n *= Math.Max(d, 1);
+        }
         return n;
+    }
+
+    /// <summary>
+    /// a * b for element counts, checked against <see cref="Tensor.MaxElements"/> (both must be non-negative).
+    /// </summary>
+    public static long MulElements(long a, long b, string op, string what)
+    {
+        if (a < 0 || b < 0) throw new ArgumentException($"{op}: {what} must be non-negative, got {a} * {b}");
+        if (a != 0 && b > Tensor.MaxElements / a)
+            throw new ArgumentException($"{op}: {what} ({a} * {b}) exceeds {Tensor.MaxElements} (Tensor.MaxElements)");
+        return a * b;
+    }
+
+    /// <summary><paramref name="value"/> as a dimension size; throws <see cref="ArgumentException"/> naming <paramref name="what"/> when it does not fit in an int.</summary>
+    public static int ToSize(long value, string op, string what)
+    {
+        if (value < 0 || value > int.MaxValue)
+            throw new ArgumentException($"{op}: {what} must be between 0 and {int.MaxValue} (a dimension size is an int), got {value}");
+        return (int)value;
     }
 
     public static long[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
+        CheckedSpan(shape, "shape");
         var strides = new long[shape.Length];
         long s = 1;
         for (int i = shape.Length - 1; i >= 0; i--)
@@ -20,6 +63,33 @@ internal static class Shapes
             s *= Math.Max(shape[i], 1);
         }
         return strides;
+    }
+
+    /// <summary>
+    /// True when two different indices of a tensor with these sizes and strides address the same
+    /// element: a stride 0 on a dim of size > 1 (Expand), or strides too small for the dims inside
+    /// them. Sorted by stride, a layout is free of overlap when each stride exceeds the furthest
+    /// offset the smaller-stride dims can reach; every view this framework makes satisfies that
+    /// exactly when it does not overlap. Empty tensors have no overlap.
+    /// </summary>
+    public static bool HasInternalOverlap(ReadOnlySpan<int> shape, ReadOnlySpan<long> strides)
+    {
+        var dims = new List<(long Stride, int Size)>(shape.Length);
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] == 0) return false;
+            if (shape[i] == 1) continue;
+            if (strides[i] == 0) return true;
+            dims.Add((Math.Abs(strides[i]), shape[i]));
+        }
+        dims.Sort(static (a, b) => a.Stride.CompareTo(b.Stride));
+        long reach = 0; // the largest offset the dims so far can address
+        foreach (var (stride, size) in dims)
+        {
+            if (stride <= reach) return true;
+            reach += stride * (size - 1);
+        }
+        return false;
     }
 
     /// <summary>Row-major dense; dims of size 1 may have any stride, and empty tensors are contiguous.</summary>

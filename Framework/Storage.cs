@@ -15,6 +15,11 @@ public abstract class Storage
     /// <summary>Creates a storage holding one reference.</summary>
     protected Storage(Device device, long byteLength)
     {
+        // The last line of defence of the size checks: shapes are checked against Tensor.MaxElements
+        // before anything gets here, so a size outside this range is a bug in the caller.
+        if (byteLength < 0 || byteLength > Tensor.MaxElements * sizeof(long))
+            throw new ArgumentOutOfRangeException(nameof(byteLength),
+                $"a storage must have between 0 and {Tensor.MaxElements * sizeof(long)} bytes (Tensor.MaxElements of the widest dtype), got {byteLength}");
         Device = device;
         ByteLength = byteLength;
         MemoryStats.OnAllocate(device, byteLength);
@@ -28,6 +33,9 @@ public abstract class Storage
 
     /// <summary>Bumped by every in-place write through any view of this storage.</summary>
     public int Version { get; internal set; }
+
+    /// <summary>The version right after the last in-place write that was recorded for autograd; views older than it are stale.</summary>
+    internal int RecordedInPlaceVersion { get; set; }
 
     /// <summary>True once the last reference was released and the memory returned.</summary>
     public bool IsFreed => Volatile.Read(ref _refs) <= 0;

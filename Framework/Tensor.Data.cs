@@ -22,6 +22,8 @@ public sealed partial class Tensor
     public T[] ToArray<T>() where T : unmanaged
     {
         CheckElementType<T>("ToArray");
+        if (Numel > Array.MaxLength)
+            throw new InvalidOperationException($"ToArray: a .NET array holds at most {Array.MaxLength} elements, the tensor {Shapes.Format(_shape)} has {Numel}");
         var result = new T[Numel];
         using var c = ContiguousOwned();
         Backend.Download(c, MemoryMarshal.AsBytes(result.AsSpan()));
@@ -104,6 +106,10 @@ public sealed partial class Tensor
     public Tensor To(Device device)
     {
         if (device == Device) return this;
+        // The copy goes through one managed byte array.
+        if (Numel * DType.ElementSize() > Array.MaxLength)
+            throw new NotSupportedException(
+                $"To({device}): tensors of more than {Array.MaxLength} bytes cannot be moved between devices yet; {Shapes.Format(_shape)} {DType.Name()} has {Numel * DType.ElementSize()} bytes");
         var host = new byte[Numel * DType.ElementSize()];
         using (var c = ContiguousOwned()) Backend.Download(c, host);
         var y = Empty(_shape, DType, device);
@@ -126,95 +132,5 @@ public sealed partial class Tensor
     private sealed class ToDeviceBackward(Device from) : Node
     {
         internal override Tensor?[] Apply(Tensor grad) => [grad.To(from) is var g && ReferenceEquals(g, grad) ? grad.Alias() : g];
-    }
-
-    // ---- in-place ops: never recorded; they bump the storage version so stale saved tensors are caught ----
-
-    private void CheckInPlace(string op)
-    {
-        if (GradMode.IsEnabled && RequiresGrad)
-            throw new InvalidOperationException(
-                $"{op}: a tensor that requires grad cannot be modified in place while grad mode is on; use Tensor.NoGrad() (as optimizers do) or an out-of-place op");
-    }
-
-    /// <summary>Copies <paramref name="src"/> (broadcast to this shape, converted to this dtype) into this tensor.</summary>
-    public Tensor CopyFrom(Tensor src)
-    {
-        CheckInPlace("CopyFrom");
-        if (src.Device != Device) throw new ArgumentException($"CopyFrom expected a source on {Device}, got {src.Device}");
-        var shape = Shapes.Broadcast(_shape, src._shape, "CopyFrom");
-        if (!shape.AsSpan().SequenceEqual(_shape))
-            throw new ArgumentException($"CopyFrom: source shape {Shapes.Format(src._shape)} cannot be broadcast to {Shapes.Format(_shape)}");
-        using var view = src.AsStridedAlias(_shape, Shapes.BroadcastStrides(src._shape, src._strides, _shape), src._offset);
-        Backend.Copy(view, this);
-        BumpVersion();
-        return this;
-    }
-
-    /// <summary>Sets every element to <paramref name="value"/>.</summary>
-    public Tensor FillInPlace(double value)
-    {
-        CheckInPlace("FillInPlace");
-        Backend.Fill(this, value);
-        BumpVersion();
-        return this;
-    }
-
-    /// <summary>Sets every element to 0 (PyTorch's <c>zero_</c>).</summary>
-    public Tensor ZeroInPlace() => FillInPlace(0);
-
-    /// <summary>this += alpha * other, with other broadcast to this shape.</summary>
-    public Tensor AddInPlace(Tensor other, double alpha = 1)
-    {
-        if (alpha == 1) return BinaryInPlace(other, BinaryOp.Add, "AddInPlace");
-        CheckInPlace("AddInPlace");
-        using var scaled = other.NoGradScaled(alpha);
-        return BinaryInPlace(scaled, BinaryOp.Add, "AddInPlace");
-    }
-
-    /// <summary>this -= other, with other broadcast to this shape.</summary>
-    public Tensor SubInPlace(Tensor other) => BinaryInPlace(other, BinaryOp.Sub, "SubInPlace");
-
-    /// <summary>this *= other, with other broadcast to this shape.</summary>
-    public Tensor MulInPlace(Tensor other) => BinaryInPlace(other, BinaryOp.Mul, "MulInPlace");
-
-    /// <summary>this /= other, with other broadcast to this shape.</summary>
-    public Tensor DivInPlace(Tensor other) => BinaryInPlace(other, BinaryOp.Div, "DivInPlace");
-
-    /// <summary>this *= value.</summary>
-    public Tensor MulInPlace(double value)
-    {
-        CheckInPlace("MulInPlace");
-        Backend.Unary(UnaryOp.MulScalar, this, this, value, 0);
-        BumpVersion();
-        return this;
-    }
-
-    /// <summary>this += value.</summary>
-    public Tensor AddInPlace(double value)
-    {
-        CheckInPlace("AddInPlace");
-        Backend.Unary(UnaryOp.AddScalar, this, this, value, 0);
-        BumpVersion();
-        return this;
-    }
-
-    private Tensor NoGradScaled(double alpha)
-    {
-        using var noGrad = NoGrad();
-        return Mul(alpha);
-    }
-
-    private Tensor BinaryInPlace(Tensor other, BinaryOp op, string name)
-    {
-        CheckInPlace(name);
-        CheckSameKind(other, name);
-        var shape = Shapes.Broadcast(_shape, other._shape, name);
-        if (!shape.AsSpan().SequenceEqual(_shape))
-            throw new ArgumentException($"{name}: shape {Shapes.Format(other._shape)} cannot be broadcast to {Shapes.Format(_shape)}");
-        using var view = other.AsStridedAlias(_shape, Shapes.BroadcastStrides(other._shape, other._strides, _shape), other._offset);
-        Backend.Binary(op, this, view, this, 0, 0);
-        BumpVersion();
-        return this;
     }
 }

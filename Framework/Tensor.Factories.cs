@@ -6,8 +6,10 @@ public sealed partial class Tensor
 {
     private static int[] CheckShape(int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         foreach (int d in shape)
             if (d < 0) throw new ArgumentException($"shape dimensions must be non-negative, got {Shapes.Format(shape)}");
+        Shapes.Numel(shape); // throws for more than MaxElements elements, before anything is allocated
         return (int[])shape.Clone();
     }
 
@@ -48,7 +50,13 @@ public sealed partial class Tensor
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32, Device? device = null)
     {
         if (step == 0) throw new ArgumentException("Arange expected a non-zero step, got 0", nameof(step));
-        long n = Math.Max(0, (long)Math.Ceiling((end - start) / step));
+        if (!double.IsFinite(start) || !double.IsFinite(end) || !double.IsFinite(step))
+            throw new ArgumentException($"Arange expected finite start, end and step, got start {start}, end {end}, step {step}");
+        double count = Math.Ceiling((end - start) / step);
+        // The values are built in one managed array, and a 1-D size is an int.
+        if (!(count <= Array.MaxLength))
+            throw new ArgumentException($"Arange: start {start}, end {end}, step {step} gives {count} values; at most {Array.MaxLength} are supported");
+        long n = Math.Max(0, (long)count);
         var values = new double[n];
         for (long i = 0; i < n; i++) values[i] = start + i * step;
         return Convert(FromArray(values, [checked((int)n)]), dtype, device ?? Device.Cpu);
@@ -108,7 +116,11 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(generator);
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"random factories produce floating-point tensors, got dtype {dtype.Name()}");
         shape = CheckShape(shape);
-        var values = new double[Shapes.Numel(shape)];
+        long numel = Shapes.Numel(shape);
+        // The samples are drawn into one managed array first.
+        if (numel > Array.MaxLength)
+            throw new ArgumentException($"random factories support at most {Array.MaxLength} elements, got shape {Shapes.Format(shape)} ({numel} elements)");
+        var values = new double[numel];
         for (int i = 0; i < values.Length; i++) values[i] = uniform ? generator.NextDouble() : generator.NextNormal();
         if (dtype == DType.Float64) return FromArray(values, shape, device);
         var f = new float[values.Length];

@@ -10,6 +10,7 @@ public sealed partial class Tensor
     private Tensor MakeView(int[] shape, long[] strides, long offset, Func<Node>? backward)
     {
         var v = new Tensor(Storage, shape, strides, offset, DType, retain: true);
+        v.SetViewBase(this);
         if (backward is not null && Engine.NeedsGrad(this)) Engine.Record(backward(), v, this);
         return v;
     }
@@ -47,18 +48,18 @@ public sealed partial class Tensor
         if (s > e) throw new ArgumentException($"Flatten: startDim {startDim} comes after endDim {endDim}");
         var shape = new List<int>();
         for (int i = 0; i < s; i++) shape.Add(_shape[i]);
-        int merged = 1;
-        for (int i = s; i <= e; i++) merged *= _shape[i];
-        shape.Add(merged);
+        long merged = 1;
+        for (int i = s; i <= e; i++) merged *= _shape[i]; // at most Numel <= MaxElements: no overflow
+        shape.Add(Shapes.ToSize(merged, "Flatten", $"the merged size of dims {s}..{e} of {Shapes.Format(_shape)}"));
         for (int i = e + 1; i < Dim; i++) shape.Add(_shape[i]);
         return Reshape([.. shape]);
     }
 
     private int[] InferShape(int[] shape, string op)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         var target = (int[])shape.Clone();
         int infer = -1;
-        long known = 1;
         for (int i = 0; i < target.Length; i++)
         {
             if (target[i] == -1)
@@ -67,13 +68,16 @@ public sealed partial class Tensor
                 infer = i;
             }
             else if (target[i] < 0) throw new ArgumentException($"{op}: invalid shape dimension {target[i]} in {Shapes.Format(shape)}");
-            else known *= target[i];
         }
+        // Checked product of the known sizes (throws beyond MaxElements, so it cannot wrap).
+        var knownSizes = (int[])target.Clone();
+        if (infer >= 0) knownSizes[infer] = 1;
+        long known = Shapes.Numel(knownSizes, op);
         if (infer >= 0)
         {
             if (known == 0 || Numel % known != 0)
                 throw new ArgumentException($"{op}: shape {Shapes.Format(shape)} is invalid for input of size {Numel}");
-            target[infer] = (int)(Numel / known);
+            target[infer] = Shapes.ToSize(Numel / known, op, $"the inferred size (-1) in {Shapes.Format(shape)}");
         }
         else if (known != Numel)
             throw new ArgumentException($"{op}: shape {Shapes.Format(shape)} is invalid for input of size {Numel}");
@@ -198,9 +202,12 @@ public sealed partial class Tensor
                 if (j < 0) throw new ArgumentException($"Expand: -1 is not allowed for a new leading dim, got {Shapes.Format(shape)}");
                 target[i] = _shape[j];
             }
+            else if (target[i] < 0)
+                throw new ArgumentException($"Expand: sizes must be non-negative (or -1 to keep a dim), got {target[i]} at dim {i} in {Shapes.Format(shape)}");
             else if (j >= 0 && _shape[j] != 1 && _shape[j] != target[i])
                 throw new ArgumentException($"Expand: size {_shape[j]} of dim {j} must match {target[i]} or be 1 (expanding {Shapes.Format(_shape)} to {Shapes.Format(shape)})");
         }
+        Shapes.Numel(target, "Expand"); // an expanded view may not claim more than MaxElements elements either
         var inputShape = _shape;
         return MakeView(target, Shapes.BroadcastStrides(_shape, _strides, target), _offset, () => new SumToShapeBackward(inputShape));
     }
@@ -209,7 +216,15 @@ public sealed partial class Tensor
     public Tensor ExpandAs(Tensor other) => Expand(other._shape);
 
     /// <summary>Elements <paramref name="start"/>..start+length-1 along <paramref name="dim"/>.</summary>
-    public Tensor Narrow(int dim, int start, int length) => Slice(dim, start, start + length, 1, "Narrow");
+    public Tensor Narrow(int dim, int start, int length)
+    {
+        int d = Shapes.NormalizeDim(dim, Dim, "Narrow");
+        // In long: start + length must not wrap around for large arguments.
+        if (start < 0 || length < 0 || (long)start + length > _shape[d])
+            throw new ArgumentOutOfRangeException(nameof(start),
+                $"Narrow: range [{start}, {(long)start + length}) (start {start}, length {length}) is outside dim {d} of size {_shape[d]}; expected start >= 0, length >= 0 and start + length <= {_shape[d]}");
+        return Slice(d, start, start + length, 1, "Narrow");
+    }
 
     /// <summary>Python's <c>x[..., start:end:step, ...]</c> along <paramref name="dim"/>; negative start/end count from the end.</summary>
     public Tensor Slice(int dim, int start, int end, int step = 1) => Slice(dim, start, end, step, "Slice");
@@ -233,8 +248,11 @@ public sealed partial class Tensor
         }
         var shape = (int[])_shape.Clone();
         var strides = (long[])_strides.Clone();
-        shape[d] = (end - start + step - 1) / step;
-        strides[d] = _strides[d] * step;
+        // In long: end - start + step - 1 wraps in int for a large step.
+        shape[d] = (int)(((long)end - start + step - 1) / step);
+        // The stride of a dim with at most one element never addresses anything, and stride * step may
+        // not fit in a long for a huge step; keep the old stride there.
+        strides[d] = shape[d] <= 1 ? _strides[d] : checked(_strides[d] * step);
         var inputShape = _shape;
         int s0 = start;
         return MakeView(shape, strides, _offset + start * _strides[d], () => new SliceBackward(inputShape, d, s0, step));

@@ -22,15 +22,27 @@ public sealed partial class Tensor : IDisposable
     private readonly long _numel;
     private bool _requiresGrad;
 
+    /// <summary>
+    /// The most elements one tensor (or view) may have: 2^48. Chosen so that nothing computed from sizes
+    /// can overflow: the byte count of the widest dtype (8 bytes) stays at most 2^51, so byte counts,
+    /// allocation classes rounded up and sums of a few of them fit in a long; element counts are exact
+    /// in a double (2^53); and 2^48 elements is far beyond any memory a tensor could really have. Every
+    /// factory, view and layer output-size rule checks against it and throws <see cref="ArgumentException"/>
+    /// before allocating. The product is taken with empty dims counted as 1, so that the contiguous
+    /// strides of an empty tensor fit as well.
+    /// </summary>
+    public const long MaxElements = 1L << 48;
+
     internal Tensor(Storage storage, int[] shape, long[] strides, long offset, DType dtype, bool retain, bool register = true)
     {
+        // Checked before taking a reference, so a rejected shape leaks nothing.
+        _numel = Shapes.Numel(shape);
         if (retain) storage.Retain();
         _storage = storage;
         _shape = shape;
         _strides = strides;
         _offset = offset;
         DType = dtype;
-        _numel = Shapes.Numel(shape);
         IsContiguous = Shapes.IsContiguous(shape, strides);
         MemoryStats.OnTensorCreated(storage.Device);
         if (register) TensorScope.Register(this);
@@ -39,8 +51,9 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Allocates an uninitialised contiguous tensor.</summary>
     internal static Tensor Empty(int[] shape, DType dtype, Device device)
     {
+        long bytes = Shapes.Numel(shape) * dtype.ElementSize(); // checked first: nothing is allocated for a bad shape
         var backend = BackendRegistry.Get(device);
-        var storage = backend.Allocate(Shapes.Numel(shape) * dtype.ElementSize());
+        var storage = backend.Allocate(bytes);
         return new Tensor(storage, shape, Shapes.ContiguousStrides(shape), 0, dtype, retain: false);
     }
 

@@ -3,15 +3,33 @@ namespace Framework.Autograd;
 /// <summary>Records nodes and runs the reverse walk.</summary>
 internal static class Engine
 {
-    public static bool NeedsGrad(Tensor a) => GradMode.IsEnabled && a.RequiresGrad;
+    // Each check also refuses a stale view (one taken before a recorded in-place op on its base), whose
+    // grad fn would silently miss that op.
+    public static bool NeedsGrad(Tensor a)
+    {
+        if (!GradMode.IsEnabled) return false;
+        a.CheckViewIsCurrent();
+        return a.RequiresGrad;
+    }
 
-    public static bool NeedsGrad(Tensor a, Tensor b) => GradMode.IsEnabled && (a.RequiresGrad || b.RequiresGrad);
+    public static bool NeedsGrad(Tensor a, Tensor b)
+    {
+        if (!GradMode.IsEnabled) return false;
+        a.CheckViewIsCurrent();
+        b.CheckViewIsCurrent();
+        return a.RequiresGrad || b.RequiresGrad;
+    }
 
     public static bool NeedsGrad(IReadOnlyList<Tensor> inputs)
     {
         if (!GradMode.IsEnabled) return false;
-        foreach (var t in inputs) if (t.RequiresGrad) return true;
-        return false;
+        bool any = false;
+        foreach (var t in inputs)
+        {
+            t.CheckViewIsCurrent();
+            any |= t.RequiresGrad;
+        }
+        return any;
     }
 
     /// <summary>Links <paramref name="node"/> to its inputs and makes it the creator of <paramref name="output"/>.</summary>

@@ -22,11 +22,14 @@ namespace Framework.Backends;
 public readonly record struct Conv2dGeometry(int N, int C, int H, int W, int OutC, int KH, int KW,
     int SH, int SW, int PH, int PW, int DH, int DW, int Groups)
 {
+    // In long: the terms overflow an int for large padding or dilation; F.Conv2d checks that the
+    // padded input and the results fit in an int before it builds a geometry.
+
     /// <summary>Output height.</summary>
-    public int OH => (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1;
+    public int OH => (int)(((long)H + 2L * PH - (long)DH * (KH - 1) - 1) / SH + 1);
 
     /// <summary>Output width.</summary>
-    public int OW => (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
+    public int OW => (int)(((long)W + 2L * PW - (long)DW * (KW - 1) - 1) / SW + 1);
 
     /// <summary>Rows of one sample's column matrix: C * KH * KW.</summary>
     public int ColRows => C * KH * KW;

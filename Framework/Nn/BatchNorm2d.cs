@@ -13,7 +13,11 @@ namespace Framework.Nn;
 /// double (PyTorch is also stable; E[x^2]-E[x]^2 is never used); every check runs before any state
 /// changes (PyTorch increments <c>num_batches_tracked</c> and then throws for a one-value batch);
 /// the optional warm-up schedule, layer <c>name</c>, <c>empty</c> and eval-only <c>inplace</c> come
-/// from the PuzzleLib seed, and the batch count is saved in the state dict so a reloaded schedule resumes.
+/// from the PuzzleLib seed, and the batch count is saved in the state dict so a reloaded schedule resumes;
+/// <c>eps</c> must be finite and positive (PyTorch accepts 0, which divides by zero on a constant
+/// channel, and +Inf or NaN, which wipe out every output), in the module and in <see cref="F.BatchNorm"/> alike;
+/// a module too large for the available host memory fails at construction with
+/// <see cref="OutOfMemoryException"/> naming the sizes, before anything is allocated.
 /// </remarks>
 public sealed class BatchNorm2d : NormBase
 {
@@ -48,7 +52,9 @@ public sealed class BatchNorm2d : NormBase
         if (input.Numel == 0) return input.EmptyLike(input.Shape);
         bool useBatchStats = Training || !TrackRunningStats;
         if (useBatchStats && input.Numel / NumFeatures <= 1)
-            throw new ArgumentException($"BatchNorm2d expected more than 1 value per channel when training, got input size {Shapes.Format(input.Shape)}");
+            throw new ArgumentException(Training
+                ? $"BatchNorm2d expected more than 1 value per channel when training, got input size {Shapes.Format(input.Shape)}"
+                : $"BatchNorm2d expected more than 1 value per channel to compute batch statistics (eval mode without running statistics, trackRunningStats: false), got input size {Shapes.Format(input.Shape)}");
         if (Inplace) return ForwardInplace(input, instance: false);
         if (!useBatchStats) return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: false, eps: Eps);
         bool update = Training && TrackRunningStats;

@@ -60,6 +60,11 @@ public sealed class Conv2d : Layer
         if (s.H <= 0 || s.W <= 0) throw new ArgumentException($"Conv2d expected a positive stride, got ({s.H}, {s.W})");
         if (p.H < 0 || p.W < 0) throw new ArgumentException($"Conv2d expected a non-negative padding, got ({p.H}, {p.W})");
         if (d.H <= 0 || d.W <= 0) throw new ArgumentException($"Conv2d expected a positive dilation, got ({d.H}, {d.W})");
+        // A dilated kernel wider than any int size can never fit an input (whose padded size must be an int).
+        long effH = (long)d.H * (kernelSize.H - 1) + 1, effW = (long)d.W * (kernelSize.W - 1) + 1;
+        if (effH > int.MaxValue || effW > int.MaxValue)
+            throw new ArgumentException(
+                $"Conv2d: kernel ({kernelSize.H}, {kernelSize.W}) with dilation ({d.H}, {d.W}) spans {effH}x{effW}, more than any input size (at most {int.MaxValue})");
         Init.CheckDType("Conv2d", dtype);
         InChannels = inChannels;
         OutChannels = outChannels;

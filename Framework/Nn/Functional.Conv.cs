@@ -66,13 +66,24 @@ public static partial class F
         if (kh == 0 || kw == 0 || outC == 0) throw new ArgumentException($"Conv2d expected a non-empty weight, got {Shapes.Format(weight._shape)}");
         if (bias is not null && (bias.Dim != 1 || bias._shape[0] != outC))
             throw new ArgumentException($"Conv2d expected bias of shape [{outC}] (the weight's output channels), got {Shapes.Format(bias._shape)}");
-        int effH = dilation.H * (kh - 1) + 1, effW = dilation.W * (kw - 1) + 1;
-        int padH = h + 2 * padding.H, padW = wd + 2 * padding.W;
+        // All in long: dilation 2^30 or padding near int.MaxValue must not wrap into a "valid" negative size.
+        long effH = (long)dilation.H * (kh - 1) + 1, effW = (long)dilation.W * (kw - 1) + 1;
+        long padH = h + 2L * padding.H, padW = wd + 2L * padding.W;
         if (effH > padH || effW > padW)
             throw new ArgumentException(
                 $"Conv2d: kernel size {kh}x{kw} (dilated {effH}x{effW}) is larger than the padded input {padH}x{padW} " +
                 $"(input {h}x{wd} plus padding ({padding.H}, {padding.W}))");
-        return new Conv2dGeometry(n, c, h, wd, outC, kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, groups);
+        // The backends index the padded frame and the column matrix [C*KH*KW, OH*OW] with ints.
+        if (padH > int.MaxValue || padW > int.MaxValue)
+            throw new ArgumentException($"Conv2d: the padded input {padH}x{padW} must fit in int sizes (at most {int.MaxValue}); input {h}x{wd}, padding ({padding.H}, {padding.W})");
+        var g = new Conv2dGeometry(n, c, h, wd, outC, kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, groups);
+        long colRows = (long)c * kh * kw, colCols = (long)g.OH * g.OW;
+        if (colRows > int.MaxValue || colCols > int.MaxValue)
+            throw new ArgumentException(
+                $"Conv2d: the column matrix of one sample, C*KH*KW = {colRows} by OH*OW = {colCols}, must have int sizes (at most {int.MaxValue} each)");
+        Shapes.MulElements(colRows, colCols, "Conv2d", "the column matrix of one sample (C*KH*KW * OH*OW)");
+        Shapes.Numel([n, outC, g.OH, g.OW], "Conv2d output");
+        return g;
     }
 
     /// <summary>Backward of Conv2d: inputs [input, weight, bias?]; one backend call computes the gradients the edges need.</summary>

@@ -25,7 +25,9 @@ public static partial class F
         if (bias is not null && (bias.Dim != 1 || bias._shape[0] != outF))
             throw new ArgumentException($"Linear expected bias of shape [{outF}] (out_features), got {Shapes.Format(bias._shape)}");
 
-        int rows = checked((int)(inF == 0 ? Shapes.Numel(input._shape.AsSpan(0, input.Dim - 1)) : input.Numel / inF));
+        int rows = Shapes.ToSize(inF == 0 ? Shapes.Numel(input._shape.AsSpan(0, input.Dim - 1)) : input.Numel / inF,
+            "Linear", $"the number of rows of input {Shapes.Format(input._shape)} (all dims but the last)");
+        Shapes.MulElements(rows, outF, "Linear", "the output size (rows * out_features)");
         int[] outShape = [.. input._shape[..^1], outF];
         var y = input.EmptyLike(outShape);
         using (var unscoped = TensorScope.Suppress())

@@ -18,6 +18,8 @@ public static partial class F
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
         int c = CheckNormInput(input, "BatchNorm", minRank: 2);
+        NormBase.CheckEps("BatchNorm", eps);
+        NormBase.CheckMomentum("BatchNorm", momentum);
         CheckVector(input, weight, c, "BatchNorm", "weight");
         CheckVector(input, bias, c, "BatchNorm", "bias");
         CheckVector(input, runningMean, c, "BatchNorm", "running_mean");
@@ -73,6 +75,8 @@ public static partial class F
         bool useInputStats = true, double momentum = 0.1, double eps = 1e-5)
     {
         int c = CheckNormInput(input, "InstanceNorm", minRank: 3);
+        NormBase.CheckEps("InstanceNorm", eps);
+        NormBase.CheckMomentum("InstanceNorm", momentum);
         if (!useInputStats) return BatchNorm(input, runningMean, runningVar, weight, bias, training: false, momentum, eps);
         CheckVector(input, weight, c, "InstanceNorm", "weight");
         CheckVector(input, bias, c, "InstanceNorm", "bias");
@@ -82,7 +86,7 @@ public static partial class F
             throw new ArgumentException("InstanceNorm expected both running_mean and running_var, or neither");
         long spatial = input.Numel == 0 ? 0 : input.Numel / ((long)input._shape[0] * c);
         if (input.Numel > 0 && spatial <= 1)
-            throw new ArgumentException($"InstanceNorm expected more than 1 spatial element when training, got input size {Shapes.Format(input._shape)}");
+            throw new ArgumentException($"InstanceNorm expected more than 1 spatial element, got input size {Shapes.Format(input._shape)}");
         return GroupNormCore(input, c, weight, bias, eps, runningMean, runningVar, momentum, "InstanceNorm");
     }
 
@@ -90,6 +94,7 @@ public static partial class F
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         int c = CheckNormInput(input, "GroupNorm", minRank: 2);
+        NormBase.CheckEps("GroupNorm", eps);
         if (numGroups <= 0 || c % numGroups != 0)
             throw new ArgumentException($"GroupNorm expected the number of channels ({c}) to be divisible by num_groups ({numGroups})");
         CheckVector(input, weight, c, "GroupNorm", "weight");
@@ -100,11 +105,12 @@ public static partial class F
     private static Tensor GroupNormCore(Tensor input, int groups, Tensor? weight, Tensor? bias, double eps,
         Tensor? runningMean, Tensor? runningVar, double momentum, string name)
     {
+        // The backends count (sample, group) pairs in an int; checked before anything is allocated.
+        int stats = Shapes.ToSize((long)input._shape[0] * groups, name, $"the number of statistics N * groups ({input._shape[0]} * {groups})");
         if (input.Numel == 0) return input.EmptyLike(input._shape);
         using var x = input.ContiguousOwned();
         var y = input.EmptyLike(input._shape);
         using var unscoped = TensorScope.Suppress();
-        int stats = input._shape[0] * groups;
         var mean = Tensor.Empty([stats], input.DType, input.Device);
         var rstd = Tensor.Empty([stats], input.DType, input.Device);
         try { input.Backend.GroupNormForward(x, groups, weight, bias, eps, y, mean, rstd, runningMean, runningVar, momentum); }
@@ -123,12 +129,14 @@ public static partial class F
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         ArgumentNullException.ThrowIfNull(normalizedShape);
+        ArgumentNullException.ThrowIfNull(input);
         input.CheckFloatingPoint("LayerNorm");
+        NormBase.CheckEps("LayerNorm", eps);
         int k = normalizedShape.Length;
         if (k == 0 || input.Dim < k || !input._shape.AsSpan(input.Dim - k).SequenceEqual(normalizedShape))
             throw new ArgumentException(
                 $"LayerNorm: given normalized_shape={Shapes.Format(normalizedShape)}, expected input with shape [*, {string.Join(", ", normalizedShape)}], but got input of size {Shapes.Format(input._shape)}");
-        int size = checked((int)Shapes.Numel(normalizedShape));
+        int size = Shapes.ToSize(Shapes.Numel(normalizedShape, "LayerNorm"), "LayerNorm", $"the size of normalized_shape {Shapes.Format(normalizedShape)}");
         foreach (var (t, what) in new[] { (weight, "weight"), (bias, "bias") })
         {
             if (t is null) continue;
@@ -141,8 +149,9 @@ public static partial class F
         var y = input.EmptyLike(input._shape);
         long rows = input.Numel / size;
         using var unscoped = TensorScope.Suppress();
-        var mean = Tensor.Empty([checked((int)rows)], input.DType, input.Device);
-        var rstd = Tensor.Empty([checked((int)rows)], input.DType, input.Device);
+        int statRows = Shapes.ToSize(rows, "LayerNorm", "the number of normalized rows");
+        var mean = Tensor.Empty([statRows], input.DType, input.Device);
+        var rstd = Tensor.Empty([statRows], input.DType, input.Device);
         try
         {
             using var w = weight?.ContiguousOwned();

@@ -73,6 +73,7 @@ public static partial class F
         if (s[2] == 0 || s[3] == 0)
             throw new ArgumentException($"AdaptiveAvgPool2d expected non-empty spatial dims, got input {Shapes.Format(s)}");
         var g = new Pool2dGeometry(s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, 0, 0, 1, 1, 0, 0, 1, 1, Adaptive: true);
+        CheckPlanes("AdaptiveAvgPool2d", g);
         return AvgPoolCore(input, g);
     }
 
@@ -97,8 +98,10 @@ public static partial class F
     {
         long numerator = (long)input + 2 * p - (long)d * (k - 1) - 1 + (ceil ? s - 1 : 0);
         long o = (numerator >= 0 ? numerator / s : -((-numerator + s - 1) / s)) + 1;
-        if (ceil && (o - 1) * s >= input + p) o--;
-        return (int)o;
+        if (ceil && (o - 1) * s >= (long)input + p) o--;
+        // o <= input + 2p, which PoolGeometry checked fits in an int; a huge dilation makes o very
+        // negative, which a plain cast could wrap into a positive size.
+        return o < 1 ? 0 : (int)o;
     }
 
     private static Pool2dGeometry PoolGeometry(string op, Tensor input, (int H, int W) k, (int H, int W) s, (int H, int W) p, (int H, int W) d, bool ceil)
@@ -110,11 +113,25 @@ public static partial class F
         if (p.H < 0 || p.W < 0 || p.H > k.H / 2 || p.W > k.W / 2)
             throw new ArgumentException($"{op}: padding should be between 0 and half the kernel size, got padding ({p.H}, {p.W}) for kernel ({k.H}, {k.W})");
         var sh = input._shape;
+        if (sh[2] + 2L * p.H > int.MaxValue || sh[3] + 2L * p.W > int.MaxValue)
+            throw new ArgumentException(
+                $"{op}: the padded input {sh[2] + 2L * p.H}x{sh[3] + 2L * p.W} must fit in int sizes (at most {int.MaxValue}); input {Shapes.Format(sh)}, padding ({p.H}, {p.W})");
         int oh = PoolOutputSize(sh[2], k.H, s.H, p.H, d.H, ceil), ow = PoolOutputSize(sh[3], k.W, s.W, p.W, d.W, ceil);
         if (oh < 1 || ow < 1)
             throw new ArgumentException(
                 $"{op}: kernel ({k.H}, {k.W}) with dilation ({d.H}, {d.W}) is larger than the padded input: input {Shapes.Format(sh)} with padding ({p.H}, {p.W}) gives output size {oh}x{ow}");
-        return new Pool2dGeometry(sh[0], sh[1], sh[2], sh[3], oh, ow, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W);
+        var g = new Pool2dGeometry(sh[0], sh[1], sh[2], sh[3], oh, ow, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W);
+        CheckPlanes(op, g);
+        return g;
+    }
+
+    /// <summary>The backends count planes (N * C) and index within a plane (H * W, OH * OW) with ints; checked here, before any work.</summary>
+    private static void CheckPlanes(string op, in Pool2dGeometry g)
+    {
+        Shapes.ToSize((long)g.N * g.C, op, $"the number of planes N * C ({g.N} * {g.C})");
+        Shapes.ToSize((long)g.H * g.W, op, $"the input plane size H * W ({g.H} * {g.W})");
+        Shapes.ToSize((long)g.OH * g.OW, op, $"the output plane size OH * OW ({g.OH} * {g.OW})");
+        Shapes.Numel([g.N, g.C, g.OH, g.OW], op + " output");
     }
 
     /// <summary>Backward of max pooling: the gradient is scatter-added into each plane at the saved argmax positions.</summary>

@@ -13,7 +13,7 @@ public sealed class GroupNorm : Layer
     {
         if (numGroups <= 0 || numChannels <= 0 || numChannels % numGroups != 0)
             throw new ArgumentException($"GroupNorm expected numChannels ({numChannels}) divisible by numGroups ({numGroups}), both positive");
-        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"GroupNorm expected eps >= 0, got {eps}");
+        NormBase.CheckEps("GroupNorm", eps);
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;
@@ -59,7 +59,7 @@ public sealed class LayerNorm : Layer
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(d => d <= 0))
             throw new ArgumentException($"LayerNorm expected a non-empty normalized shape of positive sizes, got {Shapes.Format(normalizedShape)}");
-        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"LayerNorm expected eps >= 0, got {eps}");
+        NormBase.CheckEps("LayerNorm", eps);
         NormalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
         if (elementwiseAffine)

@@ -13,7 +13,8 @@ namespace Framework.Nn;
 /// weight/bias keys: pass <c>affine: false</c> to load it); <c>momentum: null</c> is supported
 /// (cumulative average over the counted batches; PyTorch rejects it) and <c>num_batches_tracked</c> is
 /// incremented (PyTorch keeps it at 0); checks run before any state changes; layer <c>name</c>,
-/// <c>empty</c> and eval-only <c>inplace</c> as in BatchNorm2d.
+/// <c>empty</c> and eval-only <c>inplace</c> as in BatchNorm2d; <c>eps</c> must be finite and positive
+/// (PyTorch accepts 0, which divides by zero on a constant plane, and +Inf or NaN, which wipe out every output).
 /// </remarks>
 public sealed class InstanceNorm2d : NormBase
 {
@@ -60,7 +61,9 @@ public sealed class InstanceNorm2d : NormBase
         if (input.Numel == 0) return input.EmptyLike(input.Shape);
         bool useInputStats = Training || !TrackRunningStats;
         if (useInputStats && input.Numel / ((long)input.Size(0) * NumFeatures) <= 1)
-            throw new ArgumentException($"InstanceNorm2d expected more than 1 spatial element when training, got input size {Shapes.Format(input.Shape)}");
+            throw new ArgumentException(Training
+                ? $"InstanceNorm2d expected more than 1 spatial element when training, got input size {Shapes.Format(input.Shape)}"
+                : $"InstanceNorm2d expected more than 1 spatial element to compute instance statistics (eval mode without running statistics, trackRunningStats: false), got input size {Shapes.Format(input.Shape)}");
         if (Inplace) return ForwardInplace(input, instance: true);
         if (!useInputStats) return F.InstanceNorm(input, RunningMean, RunningVar, Weight, Bias, useInputStats: false, eps: Eps);
         bool update = Training && TrackRunningStats;

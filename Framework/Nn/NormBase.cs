@@ -30,8 +30,8 @@ public abstract class NormBase : Layer
     {
         _kind = kind;
         if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), $"{kind} expected numFeatures > 0, got {numFeatures}");
-        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), $"{kind} expected eps >= 0, got {eps}");
-        if (momentum is { } m && !(m >= 0 && m <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"{kind} expected momentum in [0, 1] or null, got {m}");
+        CheckEps(kind, eps);
+        CheckMomentum(kind, momentum);
         if (schedule is not null && !(schedule.InitFactor > 0 && schedule.MinFactor >= 0 && schedule.MinFactor <= 1))
             throw new ArgumentOutOfRangeException(nameof(schedule), $"{kind} expected InitFactor > 0 and MinFactor in [0, 1], got {schedule}");
         if (weightInitStd is { } std && !(std >= 0)) throw new ArgumentOutOfRangeException(nameof(weightInitStd), $"{kind} expected weightInitStd >= 0, got {std}");
@@ -45,6 +45,12 @@ public abstract class NormBase : Layer
         Inplace = inplace;
         DType = dtype;
         var dev = device ?? Framework.Device.Cpu;
+        // All of the module's vectors at once, before the first is allocated (and filled): a size that
+        // cannot fit fails here with a message instead of half-way through, or in the OOM killer.
+        int vectors = (affine ? 2 : 0) + (trackRunningStats ? 2 : 0);
+        if (dev == Framework.Device.Cpu)
+            Backends.Cpu.HostMemory.CheckAvailable((long)numFeatures * dtype.ElementSize() * vectors,
+                $"{kind}({numFeatures}) with its {vectors} vectors of {numFeatures} {dtype.Name()} values");
         _filled = !empty;
         using var scope = new TensorScope();
         Tensor Make(double value) => empty ? Tensor.Empty([numFeatures], dtype, dev) : Tensor.Full([numFeatures], value, dtype, dev);
@@ -67,6 +73,20 @@ public abstract class NormBase : Layer
             RegisterBuffer("running_var", Make(1));
             RegisterBuffer("num_batches_tracked", Tensor.Zeros([], DType.Int64, dev));
         }
+    }
+
+    /// <summary>Throws unless <paramref name="eps"/> is finite and positive (0 would divide by zero on a constant group; Inf or NaN wipe out every output).</summary>
+    internal static void CheckEps(string kind, double eps)
+    {
+        if (!(eps > 0 && double.IsFinite(eps)))
+            throw new ArgumentOutOfRangeException(nameof(eps), $"{kind} expected eps to be finite and > 0, got {eps}");
+    }
+
+    /// <summary>Throws unless <paramref name="momentum"/> is null or in [0, 1].</summary>
+    internal static void CheckMomentum(string kind, double? momentum)
+    {
+        if (momentum is { } m && !(m >= 0 && m <= 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), $"{kind} expected momentum in [0, 1] or null, got {m}");
     }
 
     /// <summary>C, the number of channels.</summary>
@@ -173,7 +193,7 @@ public abstract class NormBase : Layer
         if (TrackRunningStats) backend.BatchNormForwardEval(input, Weight, Bias, RunningMean!, RunningVar!, Eps, input);
         else
         {
-            int stats = instance ? input.Size(0) * NumFeatures : NumFeatures;
+            int stats = instance ? Shapes.ToSize((long)input.Size(0) * NumFeatures, _kind, "the number of statistics N * C") : NumFeatures;
             using var unscoped = TensorScope.Suppress();
             using var mean = Tensor.Empty([stats], DType, input.Device);
             using var rstd = Tensor.Empty([stats], DType, input.Device);

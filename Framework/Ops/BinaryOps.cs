@@ -56,6 +56,7 @@ public sealed partial class Tensor
             throw new InvalidOperationException("Add(a, b, out) does not record gradients; call it under Tensor.NoGrad() or use a + b");
         a.CheckSameKind(b, "Add");
         a.CheckSameKind(@out, "Add");
+        @out.CheckWritable("Add(out)");
         var shape = Shapes.Broadcast(a._shape, b._shape, "Add");
         if (!shape.AsSpan().SequenceEqual(@out._shape))
             throw new ArgumentException($"Add: out has shape {Shapes.Format(@out._shape)}, expected the broadcast shape {Shapes.Format(shape)}");

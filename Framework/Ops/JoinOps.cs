@@ -11,7 +11,7 @@ public sealed partial class Tensor
         if (tensors.Count == 0) throw new ArgumentException("Cat expected a non-empty list of tensors");
         var first = tensors[0];
         int d = Shapes.NormalizeDim(dim, first.Dim, "Cat");
-        int total = 0;
+        long total = 0; // in long: the sum of many int sizes can pass int.MaxValue
         for (int i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i];
@@ -25,7 +25,7 @@ public sealed partial class Tensor
             total += t._shape[d];
         }
         var shape = (int[])first._shape.Clone();
-        shape[d] = total;
+        shape[d] = Shapes.ToSize(total, "Cat", $"the concatenated size of dim {d}");
         var y = first.EmptyLike(shape);
         int offset = 0;
         var sizes = new int[tensors.Count];

@@ -35,12 +35,13 @@ public sealed partial class Tensor
         var batchB = other._shape[..^2];
         var batch = Shapes.Broadcast(batchA, batchB, "Matmul");
         int[] outShape = [.. batch, m, n];
+        Shapes.Numel(outShape, "Matmul output");
         Tensor y;
         if (other.Dim == 2)
         {
             // [..., M, K] x [K, N]: fold every batch row into one [B*M, K] x [K, N] product.
             long rows = Numel / Math.Max(1, k);
-            using var a = Reshape3(this, 1, checked((int)(k == 0 ? Shapes.Numel(batchA) * m : rows)), k);
+            using var a = Reshape3(this, 1, Shapes.ToSize(k == 0 ? Shapes.Numel(batchA) * m : rows, "Matmul", "the rows of the first operand (batch * M)"), k);
             using var b = Reshape3(other, 1, k, n);
             y = Empty(outShape, DType, Device);
             using var c = y.AsStridedAlias([1, (int)(Shapes.Numel(outShape) / Math.Max(1, n)), n], [0, n, 1], 0);
@@ -48,7 +49,7 @@ public sealed partial class Tensor
         }
         else
         {
-            int bsz = checked((int)Shapes.Numel(batch));
+            int bsz = Shapes.ToSize(Shapes.Numel(batch, "Matmul"), "Matmul", "the broadcast batch size");
             using var ea = Expand([.. batch, m, k]);
             using var eb = other.Expand([.. batch, k, n]);
             using var a = Reshape3(ea, bsz, m, k);

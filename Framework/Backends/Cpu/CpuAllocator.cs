@@ -48,7 +48,13 @@ public static unsafe class CpuAllocator
                 return (void*)stack.Pop();
             }
         }
-        var p = NativeMemory.AlignedAlloc((nuint)classBytes, Alignment);
+        HostMemory.CheckAvailable(classBytes, "a tensor storage");
+        void* p;
+        try { p = NativeMemory.AlignedAlloc((nuint)classBytes, Alignment); }
+        catch (OutOfMemoryException)
+        {
+            throw new OutOfMemoryException($"the allocation of {HostMemory.Describe(classBytes)} of host memory for a tensor storage failed");
+        }
         Interlocked.Add(ref s_reservedBytes, classBytes);
         GC.AddMemoryPressure(classBytes);
         return p;
