@@ -175,7 +175,14 @@ internal sealed partial class PtxParser
             var p = Next();
             if (!p.Is(".param")) throw Error(p, $"expected .param in the parameter list, found {p}");
             int align = 0;
-            if (Peek.Is(".align")) { Next(); align = ExpectInt("an alignment"); }
+            if (Peek.Is(".align"))
+            {
+                Next();
+                var at = Peek;
+                align = ExpectInt("an alignment");
+                // ptxas: "Alignment must be a power of two" (found by the differential tests; 0 included).
+                if (align <= 0 || (align & (align - 1)) != 0) throw Error(at, $".align must be a power of two, found {align}");
+            }
             var typeTok = ExpectWord("a parameter type");
             var type = typeTok.Text.StartsWith('.') ? PtxTypes.Parse(typeTok.Text[1..]) : null;
             if (type is null or PtxType.Pred) throw Error(typeTok, $"expected a parameter type like .u64, found {typeTok}");

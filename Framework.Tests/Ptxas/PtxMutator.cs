@@ -21,7 +21,7 @@ internal static partial class PtxMutator
     public const int KernelsPerModule = 3;
 
     /// <summary>Sites per operator and kernel (fewer where the kernel has fewer).</summary>
-    public const int SitesPerOperator = 2;
+    public const int SitesPerOperator = 1;
 
     /// <summary>The seed kernels as standalone modules: (module file, kernel name, text).</summary>
     public static List<(string File, string Kernel, string Text)> SeedKernels(IEnumerable<(string File, string Text)> modules)
