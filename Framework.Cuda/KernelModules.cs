@@ -66,6 +66,21 @@ internal sealed class KernelModules
         return (major, minor, driver);
     }
 
+    /// <summary>
+    /// The highest <c>.target sm_NN</c> among the embedded modules as compute capability 10 * major +
+    /// minor (75 for sm_75): the driver JIT-compiles PTX only for a GPU at least that new.
+    /// </summary>
+    public static int RequiredTarget()
+    {
+        int sm = 0;
+        foreach (var (_, text) in AssembledTexts())
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(text, @"^\s*\.target\s+sm_(\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+            if (m.Success) sm = Math.Max(sm, int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return sm;
+    }
+
     private static string ReadResource(Assembly asm, string name)
     {
         using var stream = asm.GetManifestResourceStream(name) ?? throw new InvalidOperationException($"embedded kernel resource '{name}' is missing");

@@ -175,7 +175,14 @@ internal sealed partial class PtxParser
             var p = Next();
             if (!p.Is(".param")) throw Error(p, $"expected .param in the parameter list, found {p}");
             int align = 0;
-            if (Peek.Is(".align")) { Next(); align = ExpectInt("an alignment"); }
+            if (Peek.Is(".align"))
+            {
+                Next();
+                var at = Peek;
+                align = ExpectInt("an alignment");
+                // ptxas: "Alignment must be a power of two" (found by the differential tests; 0 included).
+                if (align <= 0 || (align & (align - 1)) != 0) throw Error(at, $".align must be a power of two, found {align}");
+            }
             var typeTok = ExpectWord("a parameter type");
             var type = typeTok.Text.StartsWith('.') ? PtxTypes.Parse(typeTok.Text[1..]) : null;
             if (type is null or PtxType.Pred) throw Error(typeTok, $"expected a parameter type like .u64, found {typeTok}");
@@ -227,7 +234,36 @@ internal sealed partial class PtxParser
     private void DeclareRegister(Token at, string name, PtxType type)
     {
         if (_regByName.ContainsKey(name)) throw Error(at, $"register {name} is declared twice");
+        if (ShadowsSpecialRegister(name))
+            throw Error(at, $"register {name} has the name of a special register; ptxas then reads {name}.x as that register with a video selector " +
+                "and rejects the module (\"Unknown video selector\"): rename it");
         _regByName[name] = AddRegister(name, type, RegKind.Declared);
+    }
+
+    /// <summary>
+    /// The special registers of the PTX ISA (section "Special Registers"), without their .x/.y/.z
+    /// selectors. ptxas accepts a .reg of such a name but then parses every read of the special
+    /// register as the declared one; the emulator, which would silently read the special register,
+    /// rejects the declaration itself.
+    /// </summary>
+    private static readonly HashSet<string> SpecialRegisterNames = new(StringComparer.Ordinal)
+    {
+        "%tid", "%ntid", "%laneid", "%warpid", "%nwarpid", "%ctaid", "%nctaid", "%smid", "%nsmid", "%gridid",
+        "%is_explicit_cluster", "%clusterid", "%nclusterid", "%cluster_ctaid", "%cluster_nctaid", "%cluster_ctarank", "%cluster_nctarank",
+        "%lanemask_eq", "%lanemask_le", "%lanemask_lt", "%lanemask_ge", "%lanemask_gt", "%clock", "%clock_hi", "%clock64",
+        "%globaltimer", "%globaltimer_lo", "%globaltimer_hi", "%reserved_smem_offset_begin", "%reserved_smem_offset_end",
+        "%reserved_smem_offset_cap", "%total_smem_size", "%aggr_smem_size", "%dynamic_smem_size", "%current_graph_exec",
+    };
+
+    private static bool ShadowsSpecialRegister(string name)
+    {
+        if (SpecialRegisterNames.Contains(name)) return true;
+        // %pm0..%pm7, %pm0_64..%pm7_64, %envreg0..%envreg31, %reserved_smem_offset_0/_1.
+        static bool Numbered(string s, string prefix, int count, string suffix = "") =>
+            s.StartsWith(prefix, StringComparison.Ordinal) && s.EndsWith(suffix, StringComparison.Ordinal) && s.Length > prefix.Length + suffix.Length
+            && int.TryParse(s.AsSpan(prefix.Length, s.Length - prefix.Length - suffix.Length), System.Globalization.NumberStyles.None, null, out int i)
+            && i < count && s.Length - prefix.Length - suffix.Length == (i < 10 ? 1 : 2);
+        return Numbered(name, "%pm", 8) || Numbered(name, "%pm", 8, "_64") || Numbered(name, "%envreg", 32) || Numbered(name, "%reserved_smem_offset_", 2);
     }
 
     private int AddRegister(string name, PtxType type, RegKind kind)

@@ -93,6 +93,11 @@ public sealed unsafe class NativeCudaDriver : ICudaDriver
             throw new CudaException(CudaError.NoDevice, "cuDeviceGet", $"device ordinal {ordinal} requested, but the driver reports {count} CUDA device(s)");
         CudaApi.Check(CudaApi.cuDeviceGet(&dev, ordinal), "cuDeviceGet", $"ordinal {ordinal}");
         var info = Query(dev, version);
+        int target = KernelModules.RequiredTarget();
+        if (info.ComputeCapabilityMajor * 10 + info.ComputeCapabilityMinor < target)
+            throw new CudaException(CudaError.InvalidPtx, "cuDeviceGetAttribute",
+                $"{info.Name} has compute capability {info.ComputeCapabilityMajor}.{info.ComputeCapabilityMinor}, but the embedded kernels target " +
+                $"sm_{target} (compute capability {target / 10}.{target % 10} or newer, the oldest that CUDA 13 supports); use Device.CudaEmulated(0) on this machine");
         IntPtr ctx;
         CudaApi.Check(CudaApi.cuDevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain");
         CudaApi.Check(CudaApi.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");

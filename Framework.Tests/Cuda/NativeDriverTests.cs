@@ -56,5 +56,14 @@ public class NativeDriverTests
         // .version 6.0 is CUDA 9.0's PTX ISA; every embedded module must stay JIT-able by that driver or say what it needs.
         Assert.That(driver, Is.GreaterThanOrEqualTo(9000));
         if ((major, minor) == (6, 0)) Assert.That(driver, Is.EqualTo(9000));
+        if ((major, minor) == (6, 3)) Assert.That(driver, Is.EqualTo(10000), "PTX ISA 6.3 came with CUDA 10.0");
+    }
+
+    [Test]
+    public void EveryModuleTargetsSm75TheOldestArchitectureCuda13Supports()
+    {
+        Assert.That(KernelModules.RequiredTarget(), Is.EqualTo(75));
+        foreach (var (file, text) in KernelModules.AssembledTexts())
+            Assert.That(text, Does.Contain(".version 6.3\n.target sm_75\n.address_size 64").Or.Contain(".version 6.3\r\n.target sm_75\r\n.address_size 64"), file);
     }
 }
