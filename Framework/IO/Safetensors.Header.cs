@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Framework.IO;
 
@@ -11,6 +11,16 @@ public static partial class Safetensors
     internal sealed record Entry(string Name, DType DType, int[] Shape, long Begin, long End);
 
     internal sealed record Header(List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart);
+
+    /// <summary>The most dimensions a tensor in a file may have: a hostile header of millions of zero-sized dimensions must not cost gigabytes.</summary>
+    public const int MaxRank = 64;
+
+    /// <summary>Longest stretch of file text quoted in an error message; a 90 MB name must not become a 90 MB message.</summary>
+    internal const int MaxQuoted = 100;
+
+    /// <summary><paramref name="text"/> cut to <see cref="MaxQuoted"/> characters, saying how long it was.</summary>
+    internal static string Short(string text) =>
+        text.Length <= MaxQuoted ? text : $"{text[..MaxQuoted]}... ({text.Length} characters)";
 
     private static readonly HashSet<string> s_otherDTypes =
         ["BOOL", "U8", "I8", "U16", "I16", "F16", "BF16", "U32", "I32", "U64", "F8_E4M3", "F8_E5M2", "F4", "F6_E2M3", "F6_E3M2", "E8M0", "C64"];
@@ -30,17 +40,19 @@ public static partial class Safetensors
         fs.ReadExactly(json);
         long dataStart = 8 + (long)n, dataLength = fileLength - dataStart;
 
+        // The reference implementation rejects a header that does not start with '{'.
+        if (json[0] != (byte)'{') throw Bad($"the header starts with byte 0x{json[0]:X2}, not '{{': corrupted file");
+        // Parsed straight from the bytes (no UTF-16 copy of a header that may be 100 MB); the
+        // document refers to the buffer instead of copying it.
+        if (!Utf8.IsValid(json)) throw Bad("the header is not valid UTF-8: corrupted file");
         JsonDocument doc;
         try
         {
-            // The reference implementation rejects a header that does not start with '{'.
-            if (json[0] != (byte)'{') throw new JsonException($"the header starts with byte 0x{json[0]:X2}, not '{{'");
-            var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(json);
-            doc = JsonDocument.Parse(text);
+            doc = JsonDocument.Parse(json.AsMemory());
         }
-        catch (Exception e) when (e is JsonException or DecoderFallbackException)
+        catch (JsonException e)
         {
-            throw Bad($"the header is not valid UTF-8 JSON ({e.Message}): corrupted file");
+            throw Bad($"the header is not valid JSON ({Short(e.Message)}): corrupted file");
         }
         using (doc)
         {
@@ -50,14 +62,15 @@ public static partial class Safetensors
             var metadata = new Dictionary<string, string>();
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
-                if (!names.Add(prop.Name)) throw Bad($"the header names \"{prop.Name}\" twice");
+                if (!names.Add(prop.Name)) throw Bad($"the header names \"{Short(prop.Name)}\" twice");
                 if (prop.Name == MetadataKey)
                 {
                     if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad($"\"{MetadataKey}\" must be an object of strings");
                     foreach (var m in prop.Value.EnumerateObject())
                     {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw Bad($"metadata \"{m.Name}\" must be a string, got {m.Value.ValueKind}");
-                        metadata[m.Name] = m.Value.GetString()!;
+                        if (m.Value.ValueKind != JsonValueKind.String) throw Bad($"metadata \"{Short(m.Name)}\" must be a string, got {m.Value.ValueKind}");
+                        // JSON allows a repeated key (the last one wins); here it is ambiguous, so an error.
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw Bad($"metadata \"{Short(m.Name)}\" appears twice");
                     }
                     continue;
                 }
@@ -70,11 +83,16 @@ public static partial class Safetensors
 
     private static Entry ParseEntry(JsonProperty prop, Func<string, InvalidDataException> bad)
     {
-        string name = prop.Name;
+        string name = Short(prop.Name); // for messages; the entry keeps the full name
         var v = prop.Value;
         if (v.ValueKind != JsonValueKind.Object) throw bad($"tensor \"{name}\": expected an object with dtype, shape and data_offsets, got {v.ValueKind}");
+        var seen = new HashSet<string>(3, StringComparer.Ordinal);
         foreach (var f in v.EnumerateObject())
-            if (f.Name is not ("dtype" or "shape" or "data_offsets")) throw bad($"tensor \"{name}\": unexpected field \"{f.Name}\"");
+        {
+            if (f.Name is not ("dtype" or "shape" or "data_offsets")) throw bad($"tensor \"{name}\": unexpected field \"{Short(f.Name)}\"");
+            // JSON lets the last of repeated fields win; a tensor described twice is ambiguous, so an error.
+            if (!seen.Add(f.Name)) throw bad($"tensor \"{name}\": field \"{f.Name}\" appears twice");
+        }
         if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String) throw bad($"tensor \"{name}\": missing string field \"dtype\"");
         string code = dt.GetString()!;
         DType dtype = code switch
@@ -83,33 +101,39 @@ public static partial class Safetensors
             "F64" => DType.Float64,
             "I64" => DType.Int64,
             _ when s_otherDTypes.Contains(code) => throw bad($"tensor \"{name}\" has dtype {code}, which this framework does not support (it reads F32, F64 and I64)"),
-            _ => throw bad($"tensor \"{name}\" has unknown dtype \"{code}\""),
+            _ => throw bad($"tensor \"{name}\" has unknown dtype \"{Short(code)}\""),
         };
         if (!v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array) throw bad($"tensor \"{name}\": missing array field \"shape\"");
+        if (sh.GetArrayLength() > MaxRank) throw bad($"tensor \"{name}\": shape has {sh.GetArrayLength()} dimensions, more than the {MaxRank} this reader accepts");
         var shape = new int[sh.GetArrayLength()];
         int k = 0;
         foreach (var d in sh.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int dim) || dim < 0)
-                throw bad($"tensor \"{name}\": shape entries must be integers in [0, {int.MaxValue}], got {d.GetRawText()}");
+                throw bad($"tensor \"{name}\": shape entries must be integers in [0, {int.MaxValue}], got {Short(d.GetRawText())}");
             shape[k++] = dim;
         }
         if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw bad($"tensor \"{name}\": \"data_offsets\" must be an array [begin, end]");
         var o = off.EnumerateArray().ToArray();
         if (!o[0].TryGetInt64(out long begin) || !o[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw bad($"tensor \"{name}\": data_offsets {off.GetRawText()} must be integers with 0 <= begin <= end");
+            throw bad($"tensor \"{name}\": data_offsets {Short(off.GetRawText())} must be integers with 0 <= begin <= end");
         long expected;
         try
         {
-            // Checked: a hostile shape must not wrap around to a small byte count.
-            long numel = 1;
-            foreach (int dim in shape) numel = checked(numel * dim);
+            // Checked: a hostile shape must not wrap around to a small byte count. The product of the
+            // non-zero sizes is checked too: an empty tensor's strides are computed from it.
+            long numel = 1, strided = 1;
+            foreach (int dim in shape)
+            {
+                numel = checked(numel * dim);
+                strided = checked(strided * Math.Max(dim, 1));
+            }
             expected = checked(numel * dtype.ElementSize());
         }
-        catch (OverflowException) { throw bad($"tensor \"{name}\": shape {Shapes.Format(shape)} is too large"); }
+        catch (OverflowException) { throw bad($"tensor \"{name}\": shape {Short(Shapes.Format(shape))} is too large"); }
         if (end - begin != expected)
-            throw bad($"tensor \"{name}\": {code} shape {Shapes.Format(shape)} needs {expected} bytes, but data_offsets [{begin}, {end}] hold {end - begin}");
+            throw bad($"tensor \"{name}\": {code} shape {Short(Shapes.Format(shape))} needs {expected} bytes, but data_offsets [{begin}, {end}] hold {end - begin}");
         return new Entry(name, dtype, shape, begin, end);
     }
 
@@ -122,11 +146,11 @@ public static partial class Safetensors
         foreach (var e in sorted)
         {
             if (e.Begin < at)
-                throw bad($"tensors \"{prev!.Name}\" [{prev.Begin}, {prev.End}) and \"{e.Name}\" [{e.Begin}, {e.End}) overlap");
+                throw bad($"tensors \"{Short(prev!.Name)}\" [{prev.Begin}, {prev.End}) and \"{Short(e.Name)}\" [{e.Begin}, {e.End}) overlap");
             if (e.Begin > at)
-                throw bad($"{e.Begin - at} unaccounted bytes at data offset {at} before tensor \"{e.Name}\" (offsets must tile the data)");
+                throw bad($"{e.Begin - at} unaccounted bytes at data offset {at} before tensor \"{Short(e.Name)}\" (offsets must tile the data)");
             if (e.End > dataLength)
-                throw bad($"tensor \"{e.Name}\" ends at data offset {e.End}, past the end of the data ({dataLength} bytes): truncated file");
+                throw bad($"tensor \"{Short(e.Name)}\" ends at data offset {e.End}, past the end of the data ({dataLength} bytes): truncated file");
             at = e.End;
             prev = e;
         }
