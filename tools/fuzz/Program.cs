@@ -22,6 +22,10 @@ if (args.Length != 1 || !FuzzTargets.Names.Contains(args[0]))
     return 2;
 }
 string target = args[0];
+// Warm-up outside the measured runs: the first input of a target JIT-compiles the framework, which on a
+// loaded machine takes longer than afl-fuzz's time limit and would be reported as a hang.
+if (Environment.GetEnvironmentVariable("FUZZ_WARMUP_DIR") is { Length: > 0 } warmup && Directory.Exists(warmup))
+    foreach (var f in Directory.GetFiles(warmup)) FuzzTargets.Run(target, File.ReadAllBytes(f));
 Fuzzer.OutOfProcess.Run(stream =>
 {
     using var ms = new MemoryStream();

@@ -13,7 +13,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(safetensors checkpoint idx digits-csv ptx)
-timeout_ms=${FUZZ_TIMEOUT_MS:-2000}
+timeout_ms=${FUZZ_TIMEOUT_MS:-5000}
 
 if ! command -v afl-fuzz >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -38,12 +38,12 @@ done
 
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1
 export AFL_FORKSRV_INIT_TMOUT=60000 AFL_QUIET=1
-export TMPDIR="$work"  # the harness's temporary input files
+export TMPDIR="$work" DOTNET_EnableDiagnostics=0  # the harness's temporary input files; no debugger pipes
 failed=0
 printf '%-12s %10s %8s %8s %8s\n' target executions paths crashes hangs
 for t in "${targets[@]}"; do
   out="$work/out-$t"
-  afl-fuzz -i "Framework.Tests/Fuzz/Corpus/$t" -o "$out" -t "$timeout_ms" -m none -V "$seconds" -- dotnet "$bin/Fuzz.dll" "$t" \
+  FUZZ_WARMUP_DIR="Framework.Tests/Fuzz/Corpus/$t" afl-fuzz -i "Framework.Tests/Fuzz/Corpus/$t" -o "$out" -t "$timeout_ms" -m none -V "$seconds" -- dotnet "$bin/Fuzz.dll" "$t" \
     >"$work/afl-$t.log" 2>&1 || { echo "fuzz: afl-fuzz failed on $t:" >&2; tail -n 30 "$work/afl-$t.log" >&2; failed=1; continue; }
   stats="$out/default/fuzzer_stats"
   get() { awk -F' *: *' -v k="$1" '$1 == k {print $2}' "$stats"; }
