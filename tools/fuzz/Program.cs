@@ -24,8 +24,20 @@ if (args.Length != 1 || !FuzzTargets.Names.Contains(args[0]))
 string target = args[0];
 // Warm-up outside the measured runs: the first input of a target JIT-compiles the framework, which on a
 // loaded machine takes longer than afl-fuzz's time limit and would be reported as a hang.
+// The instrumented code counts branches into SharpFuzz's trace map, which exists only once the fork
+// server runs: the warm-up counts into a scratch map of the same size instead.
 if (Environment.GetEnvironmentVariable("FUZZ_WARMUP_DIR") is { Length: > 0 } warmup && Directory.Exists(warmup))
-    foreach (var f in Directory.GetFiles(warmup)) FuzzTargets.Run(target, File.ReadAllBytes(f));
+{
+    unsafe
+    {
+        var scratch = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+        SharpFuzz.Common.Trace.SharedMem = scratch;
+        foreach (var f in Directory.GetFiles(warmup)) FuzzTargets.Run(target, File.ReadAllBytes(f));
+        SharpFuzz.Common.Trace.SharedMem = null;
+        SharpFuzz.Common.Trace.PrevLocation = 0;
+        System.Runtime.InteropServices.NativeMemory.Free(scratch);
+    }
+}
 Fuzzer.OutOfProcess.Run(stream =>
 {
     using var ms = new MemoryStream();
