@@ -52,7 +52,7 @@ public sealed class DataLoader : IEnumerable<Tensor[]>
     public Device? Device { get; }
 
     /// <summary>Batches per epoch.</summary>
-    public int Count => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    public int Count => DropLast ? Dataset.Count / BatchSize : (int)(((long)Dataset.Count + BatchSize - 1) / BatchSize); // long: n + batch - 1 overflows int for huge batches
 
     /// <summary>One epoch of batches.</summary>
     public IEnumerator<Tensor[]> GetEnumerator()

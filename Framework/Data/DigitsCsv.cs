@@ -15,13 +15,13 @@ public static class DigitsCsv
     /// <summary>Reads the file; malformed lines are reported with their line number (<see cref="InvalidDataException"/>).</summary>
     public static LabeledImages Load(string path)
     {
-        using var stream = DataFiles.OpenMaybeGzip(path);
-        using var reader = new StreamReader(stream);
         var pixels = new List<float>();
         var labels = new List<long>();
         int lineNo = 0;
         try
         {
+            using var stream = DataFiles.OpenMaybeGzip(path);
+            using var reader = new StreamReader(stream);
             for (string? line; (line = reader.ReadLine()) is not null;)
             {
                 lineNo++;
@@ -32,7 +32,7 @@ public static class DigitsCsv
                 for (int k = 0; k <= Pixels; k++)
                 {
                     if (!double.TryParse(fields[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v != Math.Floor(v))
-                        throw Bad(path, lineNo, $"value {k + 1} \"{fields[k].Trim()}\" is not an integer");
+                        throw Bad(path, lineNo, $"value {k + 1} \"{Short(fields[k].Trim())}\" is not an integer");
                     if (k < Pixels)
                     {
                         if (v is < 0 or > 16) throw Bad(path, lineNo, $"pixel {k + 1} is {v}, outside 0..16");
@@ -53,6 +53,9 @@ public static class DigitsCsv
         if (labels.Count == 0) throw new InvalidDataException($"digits CSV '{path}' holds no images");
         return new LabeledImages(pixels.ToArray(), labels.ToArray(), 8, 8, 16);
     }
+
+    // A damaged file may hold a line of megabytes; the message quotes at most 100 characters of it.
+    private static string Short(string text) => text.Length <= 100 ? text : $"{text[..100]}... ({text.Length} characters)";
 
     private static InvalidDataException Bad(string path, int line, string what) => new($"digits CSV '{path}' line {line}: {what}");
 }

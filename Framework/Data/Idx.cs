@@ -13,9 +13,9 @@ public static class Idx
     public static (int[] Dims, byte[] Data) Read(string path)
     {
         InvalidDataException Bad(string what) => new($"IDX file '{path}': {what}");
-        using var s = DataFiles.OpenMaybeGzip(path);
         try
         {
+            using var s = DataFiles.OpenMaybeGzip(path);
             Span<byte> magic = stackalloc byte[4];
             if (s.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4) throw Bad("shorter than the 4-byte magic number: truncated or empty");
             if (magic[0] != 0 || magic[1] != 0) throw Bad($"magic number starts with 0x{magic[0]:X2} 0x{magic[1]:X2}, expected two zero bytes: not an IDX file");
@@ -38,9 +38,18 @@ public static class Idx
                 total *= d;
                 if (total > Array.MaxLength) throw Bad($"dimensions [{string.Join(", ", dims[..(i + 1)])}] hold more than {Array.MaxLength} elements");
             }
-            var data = new byte[total];
-            int got = s.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-            if (got < data.Length) throw Bad($"dimensions [{string.Join(", ", dims)}] need {total} data bytes, but only {got} follow: truncated file");
+            // Grown as the data arrives instead of allocated up front: a 16-byte file that claims
+            // 2 GB of pixels must fail as truncated, not allocate 2 GB first.
+            var data = new byte[Math.Min(total, 1 << 20)];
+            int got = 0;
+            while (got < total)
+            {
+                if (got == data.Length) Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+                int n = s.Read(data, got, data.Length - got);
+                if (n == 0) break;
+                got += n;
+            }
+            if (got < total) throw Bad($"dimensions [{string.Join(", ", dims)}] need {total} data bytes, but only {got} follow: truncated file");
             if (s.ReadByte() != -1) throw Bad($"has bytes after the {total} data bytes its dimensions [{string.Join(", ", dims)}] describe");
             return (dims, data);
         }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Framework.IO;
 
@@ -11,6 +11,16 @@ public static partial class Safetensors
     internal sealed record Entry(string Name, DType DType, int[] Shape, long Begin, long End);
 
     internal sealed record Header(List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart);
+
+    /// <summary>The most dimensions a tensor in a file may have: a hostile header of millions of zero-sized dimensions must not cost gigabytes.</summary>
+    public const int MaxRank = 64;
+
+    /// <summary>Longest stretch of file text quoted in an error message; a 90 MB name must not become a 90 MB message.</summary>
+    internal const int MaxQuoted = 100;
+
+    /// <summary><paramref name="text"/> cut to <see cref="MaxQuoted"/> characters, saying how long it was.</summary>
+    internal static string Short(string text) =>
+        text.Length <= MaxQuoted ? text : $"{text[..MaxQuoted]}... ({text.Length} characters)";
 
     private static readonly HashSet<string> s_otherDTypes =
         ["BOOL", "U8", "I8", "U16", "I16", "F16", "BF16", "U32", "I32", "U64", "F8_E4M3", "F8_E5M2", "F4", "F6_E2M3", "F6_E3M2", "E8M0", "C64"];
@@ -30,87 +40,158 @@ public static partial class Safetensors
         fs.ReadExactly(json);
         long dataStart = 8 + (long)n, dataLength = fileLength - dataStart;
 
-        JsonDocument doc;
+        // The reference implementation rejects a header that does not start with '{'.
+        if (json[0] != (byte)'{') throw Bad($"the header starts with byte 0x{json[0]:X2}, not '{{': corrupted file");
+        if (!Utf8.IsValid(json)) throw Bad("the header is not valid UTF-8 JSON (invalid UTF-8 bytes): corrupted file");
+        // A streaming reader over the bytes, not a JsonDocument: a document of a 90 MB header of tiny
+        // tokens costs 12 bytes per token plus growth copies (1.9 GB measured), and it would build the
+        // whole thing before the first check. Here memory is the header plus the names, and the first
+        // error stops the parse.
         try
         {
-            // The reference implementation rejects a header that does not start with '{'.
-            if (json[0] != (byte)'{') throw new JsonException($"the header starts with byte 0x{json[0]:X2}, not '{{'");
-            var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(json);
-            doc = JsonDocument.Parse(text);
-        }
-        catch (Exception e) when (e is JsonException or DecoderFallbackException)
-        {
-            throw Bad($"the header is not valid UTF-8 JSON ({e.Message}): corrupted file");
-        }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad($"the header is a JSON {doc.RootElement.ValueKind}, expected an object");
+            var r = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+            r.Read(); // the '{' checked above
             var names = new HashSet<string>(StringComparer.Ordinal);
             var entries = new List<Entry>();
             var metadata = new Dictionary<string, string>();
-            foreach (var prop in doc.RootElement.EnumerateObject())
+            while (Next(ref r) != JsonTokenType.EndObject)
             {
-                if (!names.Add(prop.Name)) throw Bad($"the header names \"{prop.Name}\" twice");
-                if (prop.Name == MetadataKey)
-                {
-                    if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad($"\"{MetadataKey}\" must be an object of strings");
-                    foreach (var m in prop.Value.EnumerateObject())
-                    {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw Bad($"metadata \"{m.Name}\" must be a string, got {m.Value.ValueKind}");
-                        metadata[m.Name] = m.Value.GetString()!;
-                    }
-                    continue;
-                }
-                entries.Add(ParseEntry(prop, Bad));
+                string key = r.GetString()!; // a property name: the reader has checked the object's grammar
+                if (!names.Add(key)) throw Bad($"the header names \"{Short(key)}\" twice");
+                Next(ref r);
+                if (key == MetadataKey) ReadMetadata(ref r, metadata, Bad);
+                else entries.Add(ParseEntry(ref r, key, Bad));
             }
+            if (r.Read()) throw Bad($"the header has {Kind(r.TokenType)} after its JSON object: corrupted file");
             CheckLayout(entries, dataLength, Bad);
             return new Header(entries, metadata, dataStart);
         }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: the reader's GetString on an escaped lone surrogate.
+            throw Bad($"the header is not valid UTF-8 JSON ({Short(e.Message)}): corrupted file");
+        }
     }
 
-    private static Entry ParseEntry(JsonProperty prop, Func<string, InvalidDataException> bad)
+    private static JsonTokenType Next(ref Utf8JsonReader r)
     {
-        string name = prop.Name;
-        var v = prop.Value;
-        if (v.ValueKind != JsonValueKind.Object) throw bad($"tensor \"{name}\": expected an object with dtype, shape and data_offsets, got {v.ValueKind}");
-        foreach (var f in v.EnumerateObject())
-            if (f.Name is not ("dtype" or "shape" or "data_offsets")) throw bad($"tensor \"{name}\": unexpected field \"{f.Name}\"");
-        if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String) throw bad($"tensor \"{name}\": missing string field \"dtype\"");
-        string code = dt.GetString()!;
+        if (!r.Read()) throw new JsonException("the header ends inside its JSON object");
+        return r.TokenType;
+    }
+
+    /// <summary>JsonValueKind's words for a token, as the messages used before the reader streamed.</summary>
+    private static string Kind(JsonTokenType t) => t switch
+    {
+        JsonTokenType.StartObject => "Object",
+        JsonTokenType.StartArray => "Array",
+        JsonTokenType.String => "String",
+        JsonTokenType.Number => "Number",
+        JsonTokenType.True => "True",
+        JsonTokenType.False => "False",
+        JsonTokenType.Null => "Null",
+        _ => t.ToString(),
+    };
+
+    /// <summary>The current token as text for a message: a scalar's own text (cut short), a container's kind.</summary>
+    private static string Text(ref Utf8JsonReader r) => r.TokenType is JsonTokenType.Number or JsonTokenType.String
+        ? Short(System.Text.Encoding.UTF8.GetString(r.ValueSpan[..Math.Min(r.ValueSpan.Length, 4 * MaxQuoted)]))
+        : Kind(r.TokenType);
+
+    private static void ReadMetadata(ref Utf8JsonReader r, Dictionary<string, string> metadata, Func<string, InvalidDataException> bad)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw bad($"\"{MetadataKey}\" must be an object of strings");
+        while (Next(ref r) != JsonTokenType.EndObject)
+        {
+            string name = r.GetString()!;
+            if (Next(ref r) != JsonTokenType.String) throw bad($"metadata \"{Short(name)}\" must be a string, got {Kind(r.TokenType)}");
+            // JSON allows a repeated key (the last one wins); here it is ambiguous, so an error.
+            if (!metadata.TryAdd(name, r.GetString()!)) throw bad($"metadata \"{Short(name)}\" appears twice");
+        }
+    }
+
+    private static Entry ParseEntry(ref Utf8JsonReader r, string key, Func<string, InvalidDataException> bad)
+    {
+        string name = Short(key); // for messages; the entry keeps the full name
+        if (r.TokenType != JsonTokenType.StartObject) throw bad($"tensor \"{name}\": expected an object with dtype, shape and data_offsets, got {Kind(r.TokenType)}");
+        string? code = null;
+        List<int>? shape = null;
+        long[]? offsets = null;
+        string offsetsText = "";
+        bool offsetsMalformed = false;
+        while (Next(ref r) != JsonTokenType.EndObject)
+        {
+            // JSON lets the last of repeated fields win; a tensor described twice is ambiguous, so an error.
+            if (r.ValueTextEquals("dtype"u8))
+            {
+                if (code is not null) throw bad($"tensor \"{name}\": field \"dtype\" appears twice");
+                if (Next(ref r) != JsonTokenType.String) throw bad($"tensor \"{name}\": missing string field \"dtype\"");
+                code = r.GetString()!;
+            }
+            else if (r.ValueTextEquals("shape"u8))
+            {
+                if (shape is not null) throw bad($"tensor \"{name}\": field \"shape\" appears twice");
+                if (Next(ref r) != JsonTokenType.StartArray) throw bad($"tensor \"{name}\": missing array field \"shape\"");
+                shape = [];
+                while (Next(ref r) != JsonTokenType.EndArray)
+                {
+                    if (r.TokenType != JsonTokenType.Number || !r.TryGetInt32(out int dim) || dim < 0)
+                        throw bad($"tensor \"{name}\": shape entries must be integers in [0, {int.MaxValue}], got {Text(ref r)}");
+                    if (shape.Count == MaxRank) throw bad($"tensor \"{name}\": shape has more than the {MaxRank} dimensions this reader accepts");
+                    shape.Add(dim);
+                }
+            }
+            else if (r.ValueTextEquals("data_offsets"u8))
+            {
+                if (offsets is not null) throw bad($"tensor \"{name}\": field \"data_offsets\" appears twice");
+                if (Next(ref r) != JsonTokenType.StartArray) throw bad($"tensor \"{name}\": \"data_offsets\" must be an array [begin, end]");
+                var found = new List<long>(2);
+                var texts = new List<string>(2);
+                while (Next(ref r) != JsonTokenType.EndArray)
+                {
+                    if (found.Count == 2) throw bad($"tensor \"{name}\": \"data_offsets\" must be an array [begin, end]");
+                    texts.Add(Text(ref r));
+                    if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out long v)) found.Add(v);
+                    else if (r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                        throw bad($"tensor \"{name}\": data_offsets must be integers with 0 <= begin <= end, got {Kind(r.TokenType)}");
+                    else { offsetsMalformed = true; found.Add(-1); }
+                }
+                if (found.Count != 2) throw bad($"tensor \"{name}\": \"data_offsets\" must be an array [begin, end]");
+                offsets = [.. found];
+                offsetsText = $"[{texts[0]}, {texts[1]}]";
+            }
+            else throw bad($"tensor \"{name}\": unexpected field \"{Short(r.GetString()!)}\"");
+        }
+        if (code is null) throw bad($"tensor \"{name}\": missing string field \"dtype\"");
         DType dtype = code switch
         {
             "F32" => DType.Float32,
             "F64" => DType.Float64,
             "I64" => DType.Int64,
             _ when s_otherDTypes.Contains(code) => throw bad($"tensor \"{name}\" has dtype {code}, which this framework does not support (it reads F32, F64 and I64)"),
-            _ => throw bad($"tensor \"{name}\" has unknown dtype \"{code}\""),
+            _ => throw bad($"tensor \"{name}\" has unknown dtype \"{Short(code)}\""),
         };
-        if (!v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array) throw bad($"tensor \"{name}\": missing array field \"shape\"");
-        var shape = new int[sh.GetArrayLength()];
-        int k = 0;
-        foreach (var d in sh.EnumerateArray())
-        {
-            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int dim) || dim < 0)
-                throw bad($"tensor \"{name}\": shape entries must be integers in [0, {int.MaxValue}], got {d.GetRawText()}");
-            shape[k++] = dim;
-        }
-        if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
-            throw bad($"tensor \"{name}\": \"data_offsets\" must be an array [begin, end]");
-        var o = off.EnumerateArray().ToArray();
-        if (!o[0].TryGetInt64(out long begin) || !o[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw bad($"tensor \"{name}\": data_offsets {off.GetRawText()} must be integers with 0 <= begin <= end");
+        if (shape is null) throw bad($"tensor \"{name}\": missing array field \"shape\"");
+        if (offsets is null) throw bad($"tensor \"{name}\": \"data_offsets\" must be an array [begin, end]");
+        long begin = offsets[0], end = offsets[1];
+        if (offsetsMalformed || begin < 0 || end < begin)
+            throw bad($"tensor \"{name}\": data_offsets {offsetsText} must be integers with 0 <= begin <= end");
         long expected;
         try
         {
-            // Checked: a hostile shape must not wrap around to a small byte count.
-            long numel = 1;
-            foreach (int dim in shape) numel = checked(numel * dim);
+            // Checked: a hostile shape must not wrap around to a small byte count. The product of the
+            // non-zero sizes is checked too: an empty tensor's strides are computed from it.
+            long numel = 1, strided = 1;
+            foreach (int dim in shape)
+            {
+                numel = checked(numel * dim);
+                strided = checked(strided * Math.Max(dim, 1));
+            }
             expected = checked(numel * dtype.ElementSize());
         }
-        catch (OverflowException) { throw bad($"tensor \"{name}\": shape {Shapes.Format(shape)} is too large"); }
+        catch (OverflowException) { throw bad($"tensor \"{name}\": shape {Short(Shapes.Format(shape.ToArray()))} is too large"); }
         if (end - begin != expected)
-            throw bad($"tensor \"{name}\": {code} shape {Shapes.Format(shape)} needs {expected} bytes, but data_offsets [{begin}, {end}] hold {end - begin}");
-        return new Entry(name, dtype, shape, begin, end);
+            throw bad($"tensor \"{name}\": {code} shape {Short(Shapes.Format(shape.ToArray()))} needs {expected} bytes, but data_offsets [{begin}, {end}] hold {end - begin}");
+        return new Entry(key, dtype, shape.ToArray(), begin, end);
     }
 
     /// <summary>The byte ranges must tile the data exactly: in order from 0, no overlaps, no gaps, ending at the end of the file.</summary>
@@ -122,11 +203,11 @@ public static partial class Safetensors
         foreach (var e in sorted)
         {
             if (e.Begin < at)
-                throw bad($"tensors \"{prev!.Name}\" [{prev.Begin}, {prev.End}) and \"{e.Name}\" [{e.Begin}, {e.End}) overlap");
+                throw bad($"tensors \"{Short(prev!.Name)}\" [{prev.Begin}, {prev.End}) and \"{Short(e.Name)}\" [{e.Begin}, {e.End}) overlap");
             if (e.Begin > at)
-                throw bad($"{e.Begin - at} unaccounted bytes at data offset {at} before tensor \"{e.Name}\" (offsets must tile the data)");
+                throw bad($"{e.Begin - at} unaccounted bytes at data offset {at} before tensor \"{Short(e.Name)}\" (offsets must tile the data)");
             if (e.End > dataLength)
-                throw bad($"tensor \"{e.Name}\" ends at data offset {e.End}, past the end of the data ({dataLength} bytes): truncated file");
+                throw bad($"tensor \"{Short(e.Name)}\" ends at data offset {e.End}, past the end of the data ({dataLength} bytes): truncated file");
             at = e.End;
             prev = e;
         }

@@ -179,7 +179,7 @@ public static partial class Safetensors
         {
             int chunk = (int)Math.Min(bytes - done, 1 << 30);
             int n = fs.Read(new Span<byte>(dst + done, chunk));
-            if (n == 0) throw new InvalidDataException($"safetensors file '{path}': tensor \"{name}\" ends early: the file was truncated while being read");
+            if (n == 0) throw new InvalidDataException($"safetensors file '{path}': tensor \"{Short(name)}\" ends early: the file was truncated while being read");
             done += n;
         }
     }

@@ -100,7 +100,14 @@ public abstract class LRScheduler
         double le = lastEpoch.Item(), sc = stepCount.Item();
         if (le < 0 || sc < 1 || le != Math.Floor(le) || sc != Math.Floor(sc) || le > int.MaxValue || sc > int.MaxValue)
             throw new ArgumentException($"{GetType().Name}.LoadStateDict: expected last_epoch >= 0 and step_count >= 1, got {le} and {sc}; nothing was loaded");
-        return ((int)le, (int)sc, baseLrs.To(DType.Float64).ToArray<double>(), lastLr.To(DType.Float64).ToArray<double>());
+        var bases = baseLrs.To(DType.Float64).ToArray<double>();
+        var lasts = lastLr.To(DType.Float64).ToArray<double>();
+        // A learning rate is a finite number >= 0: a NaN, infinite or negative one from a damaged file
+        // would silently turn every later step into NaN or gradient ascent.
+        for (int i = 0; i < groups; i++)
+            if (!(double.IsFinite(bases[i]) && bases[i] >= 0 && double.IsFinite(lasts[i]) && lasts[i] >= 0))
+                throw new ArgumentException($"{GetType().Name}.LoadStateDict: expected finite learning rates >= 0, got base_lrs[{i}] = {bases[i]} and last_lr[{i}] = {lasts[i]}; nothing was loaded");
+        return ((int)le, (int)sc, bases, lasts);
     }
 }
 

@@ -22,13 +22,18 @@ public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccur
     public string ToCsv() => string.Join(",", Epoch.ToString(s_inv), TrainLoss.ToString("R", s_inv), TrainAccuracy.ToString("R", s_inv),
         TestLoss.ToString("R", s_inv), TestAccuracy.ToString("R", s_inv), Seconds.ToString("R", s_inv), SamplesPerSecond.ToString("R", s_inv));
 
-    /// <summary>Parses a line written by <see cref="ToCsv"/>.</summary>
+    /// <summary>Parses a line written by <see cref="ToCsv"/>; anything else (an overflowing number included) is a <see cref="FormatException"/>.</summary>
     public static EpochMetrics FromCsv(string line)
     {
         var f = line.Split(',');
         if (f.Length != 7) throw new FormatException($"expected 7 fields of epoch metrics, got {f.Length}");
-        double D(int i) => double.Parse(f[i], NumberStyles.Float, s_inv);
-        return new EpochMetrics(int.Parse(f[0], s_inv), D(1), D(2), D(3), D(4), D(5), D(6));
+        static string Short(string s) => s.Length <= 100 ? s : s[..100] + "...";
+        double D(int i) => double.TryParse(f[i], NumberStyles.Float, s_inv, out double v) ? v
+            : throw new FormatException($"field {i + 1} \"{Short(f[i])}\" is not a number");
+        // TryParse: int.Parse throws OverflowException, not FormatException, for "99999999999".
+        if (!int.TryParse(f[0], NumberStyles.Integer, s_inv, out int epoch) || epoch < 1)
+            throw new FormatException($"epoch \"{Short(f[0])}\" is not a positive 32-bit integer");
+        return new EpochMetrics(epoch, D(1), D(2), D(3), D(4), D(5), D(6));
     }
 }
 

@@ -24,9 +24,11 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
     {
         var total = Stopwatch.StartNew();
         var (train, test, dataName) = LoadData();
+        CheckData(train, test, dataName);
         int classes = Math.Max(train.Classes, test.Classes);
+        // ArgumentException: an empty path or one with a NUL character.
         try { Directory.CreateDirectory(o.OutDir); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--out {o.OutDir}: {e.Message}", e); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { throw new UsageException($"--out {o.OutDir}: {e.Message}", e); }
 
         using var model = DigitsNet.Build(train.Height, train.Width, classes, new Generator(o.Seed), device);
         using var opt = new Adam(model.Parameters(), o.Lr);
@@ -79,6 +81,18 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
         {
             throw new UsageException($"cannot read the data{(o.DataDir is null ? "" : $" in --data {o.DataDir}")}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Data the network cannot train on, said before any model is built: an empty set would report a
+    /// NaN loss, and images under 2x2 vanish in the network's 2x2 max pooling.
+    /// </summary>
+    private static void CheckData(LabeledImages train, LabeledImages test, string dataName)
+    {
+        if (train.Count == 0) throw new UsageException($"{dataName}: the training set holds no images");
+        if (test.Count == 0) throw new UsageException($"{dataName}: the held-out set holds no images");
+        if (train.Height < 2 || train.Width < 2)
+            throw new UsageException($"{dataName}: images of {train.Height}x{train.Width} are too small for the network, which needs at least 2x2 (it max-pools 2x2)");
     }
 
     private LabeledImages Subset(LabeledImages all, int[] indices) => Limit(Pick(all, indices));
@@ -182,18 +196,6 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
         {
             throw new UsageException($"--resume: cannot load {CheckpointPath}: {e.Message}", e);
         }
-        string Get(string k) => meta.TryGetValue(k, out var v) ? v : throw new UsageException($"--resume: {CheckpointPath} has no \"{k}\" metadata; it was not written by this sample");
-        if (Get("seed") != o.Seed.ToString(CultureInfo.InvariantCulture))
-            throw new UsageException($"--resume: the checkpoint was trained with --seed {Get("seed")}, this run has --seed {o.Seed}");
-        if (Get("data") != dataName)
-            throw new UsageException($"--resume: the checkpoint was trained on {Get("data")}, this run reads {dataName}");
-        try
-        {
-            history.AddRange(Get("history").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(EpochMetrics.FromCsv));
-        }
-        catch (FormatException e)
-        {
-            throw new UsageException($"--resume: the history in {CheckpointPath} is malformed: {e.Message}", e);
-        }
+        history.AddRange(ResumeMetadata.Read(meta, CheckpointPath, o.Seed, dataName));
     }
 }
