@@ -89,6 +89,10 @@ internal static class Gens
         (3, Gen.Select(Gen.Int[0, target.Length], Gen.Int[0, (1 << target.Length) - 1], (drop, ones) =>
             target.Select((s, d) => (ones >> d & 1) == 1 ? 1 : s).Skip(drop).ToArray())));
 
+    /// <summary>One value from each generator, in order.</summary>
+    public static Gen<ImmutableList<T>> All<T>(IEnumerable<Gen<T>> gens) =>
+        gens.Aggregate(Gen.Const(ImmutableList<T>.Empty), (acc, g) => acc.SelectMany(list => g.Select(list.Add)));
+
     /// <summary>An operand of shape <paramref name="target"/>: a base and 0 to 3 views that end in that shape.</summary>
     public static Gen<Operand> OperandOf(int[] target, Gen<double>? values = null) =>
         from depth in Gen.Frequency((2, Gen.Const(0)), (5, Gen.Int[1, 3]))

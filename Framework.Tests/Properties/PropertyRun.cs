@@ -32,9 +32,20 @@ internal static class PropertyRun
         {
             using var scope = new TensorScope();
             property(x);
-        }, writeLine: TestContext.Out.WriteLine, iter: cases, threads: 1, print: x => x?.ToString() ?? "null");
+        }, writeLine: TestContext.Out.WriteLine, iter: cases, threads: 1, print: x => Print(x));
         TestContext.Out.WriteLine($"{cases} cases on {device} in {watch.Elapsed.TotalSeconds:F2} s");
     }
+
+    /// <summary>A case as text: tuples and arrays element by element (their own ToString names only the type).</summary>
+    public static string Print(object? o) => o switch
+    {
+        null => "null",
+        string s => s,
+        System.Runtime.CompilerServices.ITuple t => "(" + string.Join(", ", Enumerable.Range(0, t.Length).Select(i => Print(t[i]))) + ")",
+        System.Collections.IEnumerable e => "[" + string.Join(", ", e.Cast<object?>().Select(Print)) + "]",
+        double d => d.ToString("R"),
+        _ => o.ToString() ?? "",
+    };
 
     /// <summary>Reads a tensor as float64 values.</summary>
     public static double[] Values(Tensor t) => t.To(DType.Float64).ToArray<double>();

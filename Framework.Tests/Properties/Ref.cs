@@ -100,6 +100,7 @@ internal sealed class Ref(int[] shape, double[] data)
     public static bool[] ReducedMask(int rank, int[]? dims)
     {
         var mask = new bool[rank];
+        if (rank == 0) return mask; // a 0-d tensor accepts dim 0 or -1, as PyTorch, and has nothing to reduce
         if (dims is null || dims.Length == 0) Array.Fill(mask, true);
         else foreach (int d in dims) mask[d < 0 ? d + rank : d] = true;
         return mask;

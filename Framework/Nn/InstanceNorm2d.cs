@@ -57,7 +57,7 @@ public sealed class InstanceNorm2d : NormBase
 
     private Tensor ForwardBatched(Tensor input)
     {
-        if (input.Numel == 0) return input.EmptyLike(input.Shape);
+        if (input.Numel == 0) return F.EmptyOutput(input);
         bool useInputStats = Training || !TrackRunningStats;
         if (useInputStats && input.Numel / ((long)input.Size(0) * NumFeatures) <= 1)
             throw new ArgumentException($"InstanceNorm2d expected more than 1 spatial element when training, got input size {Shapes.Format(input.Shape)}");
