@@ -58,6 +58,24 @@ public abstract class PropertyFindingsTests : BackendTestBase
         F.LayerNorm(e, [4]).Sum().Backward();
         Assert.That(e.Grad!.Shape, Is.EqualTo(new[] { 2, 0, 4 }));
     }
+
+    /// <summary>
+    /// A dilated max-pool window whose taps all fall in the padding had an argmax outside its plane; the
+    /// backward then scatter-added past the gradient's end (the test host died of heap corruption). Refused now.
+    /// </summary>
+    [Test]
+    public void MaxPoolWindowWhollyInThePaddingIsRefused()
+    {
+        var x = T([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1, 2, 1, 3], requiresGrad: true);
+        var e = Assert.Throws<ArgumentException>(() => F.MaxPool2d(x, 2, stride: 1, padding: 1, dilation: 2))!;
+        Assert.That(e.Message, Does.Contain("wholly in the padding"));
+        // The same kernel on an input tall enough for every window is fine, and its gradient stays in place.
+        var tall = T(Enumerable.Range(0, 9).Select(i => (double)i).ToArray(), [1, 1, 3, 3], requiresGrad: true);
+        var y = F.MaxPool2d(tall, 2, stride: 1, padding: 1, dilation: 2);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 1, 1, 3, 3 }));
+        y.Sum().Backward();
+        Assert.That(D(tall.Grad!).Sum(), Is.EqualTo(9.0));
+    }
 }
 
 [TestFixture]
