@@ -16,7 +16,7 @@ internal sealed class PropertyFailure(string message) : Exception(message);
 internal static class PropertyRun
 {
     /// <summary>Cases per property on the CPU and on the emulated device by default (see Framework.Tests/README.md).</summary>
-    public const int CpuCases = 100, EmulatedCases = 25;
+    public const int CpuCases = 1000, EmulatedCases = 300;
 
     public static int Cases(Device device)
     {
