@@ -49,7 +49,7 @@ public sealed class BatchNorm2d : NormBase
         if (input.Dim != 4)
             throw new ArgumentException($"BatchNorm2d expected 4D input (N, C, H, W), got {input.Dim}D input {Shapes.Format(input.Shape)}");
         CheckCommon(input, 1);
-        if (input.Numel == 0) return input.EmptyLike(input.Shape);
+        if (input.Numel == 0) return F.EmptyOutput(input);
         bool useBatchStats = Training || !TrackRunningStats;
         if (useBatchStats && input.Numel / NumFeatures <= 1)
             throw new ArgumentException(Training

@@ -31,7 +31,7 @@ public static partial class F
         long perChannel = c == 0 ? 0 : input.Numel / c;
         if (training && input.Numel > 0 && perChannel <= 1)
             throw new ArgumentException($"BatchNorm expected more than 1 value per channel when training, got input size {Shapes.Format(input._shape)}");
-        if (input.Numel == 0) return input.EmptyLike(input._shape);
+        if (input.Numel == 0) return EmptyOutput(input);
 
         using var x = input.ContiguousOwned();
         var y = input.EmptyLike(input._shape);
@@ -107,7 +107,7 @@ public static partial class F
     {
         // The backends count (sample, group) pairs in an int; checked before anything is allocated.
         int stats = Shapes.ToSize((long)input._shape[0] * groups, name, $"the number of statistics N * groups ({input._shape[0]} * {groups})");
-        if (input.Numel == 0) return input.EmptyLike(input._shape);
+        if (input.Numel == 0) return EmptyOutput(input);
         using var x = input.ContiguousOwned();
         var y = input.EmptyLike(input._shape);
         using var unscoped = TensorScope.Suppress();
@@ -144,7 +144,7 @@ public static partial class F
             if (!t._shape.AsSpan().SequenceEqual(normalizedShape))
                 throw new ArgumentException($"LayerNorm expected {what} of shape {Shapes.Format(normalizedShape)}, got {Shapes.Format(t._shape)}");
         }
-        if (input.Numel == 0) return input.EmptyLike(input._shape);
+        if (input.Numel == 0) return EmptyOutput(input);
         using var x = input.ContiguousOwned();
         var y = input.EmptyLike(input._shape);
         long rows = input.Numel / size;
@@ -200,4 +200,11 @@ public static partial class F
         Engine.Record(node, y, inputs);
         return true;
     }
+
+    /// <summary>
+    /// The output for an empty input: empty, but recorded from the input as PyTorch does, so that a
+    /// backward through it reaches the input (with an empty gradient) instead of failing on a tensor
+    /// that has no grad function. Found by the property tests (Framework.Tests/Properties).
+    /// </summary>
+    internal static Tensor EmptyOutput(Tensor input) => input.Mul(0.0);
 }

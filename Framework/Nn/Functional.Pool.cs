@@ -122,6 +122,8 @@ public static partial class F
                 $"{op}: kernel ({k.H}, {k.W}) with dilation ({d.H}, {d.W}) is larger than the padded input: input {Shapes.Format(sh)} with padding ({p.H}, {p.W}) gives output size {oh}x{ow}");
         var g = new Pool2dGeometry(sh[0], sh[1], sh[2], sh[3], oh, ow, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W);
         CheckPlanes(op, g);
+        CheckWindowsTouchInput(op, "row", sh[2], oh, k.H, s.H, p.H, d.H);
+        CheckWindowsTouchInput(op, "column", sh[3], ow, k.W, s.W, p.W, d.W);
         return g;
     }
 
@@ -132,6 +134,27 @@ public static partial class F
         Shapes.ToSize((long)g.H * g.W, op, $"the input plane size H * W ({g.H} * {g.W})");
         Shapes.ToSize((long)g.OH * g.OW, op, $"the output plane size OH * OW ({g.OH} * {g.OW})");
         Shapes.Numel([g.N, g.C, g.OH, g.OW], op + " output");
+    }
+
+    /// <summary>
+    /// With dilation a window's taps can all fall in the padding (input size 1, kernel 2, dilation 2,
+    /// padding 1: taps at -1 and 1). Such a window has no input element: its argmax would point outside
+    /// the plane and the backward would scatter into another plane or past the end of the gradient
+    /// (a heap overwrite, found by the property tests). PyTorch returns -inf with that invalid index;
+    /// we refuse the geometry before allocating anything.
+    /// </summary>
+    private static void CheckWindowsTouchInput(string op, string what, int input, int outputs, int k, int s, int p, int d)
+    {
+        if (d == 1) return; // contiguous taps with padding <= k / 2 always reach the input
+        for (int o = 0; o < outputs; o++)
+        {
+            int start = o * s - p;
+            bool touches = false;
+            for (int t = 0; t < k && !touches; t++) touches = start + t * d >= 0 && start + t * d < input;
+            if (!touches)
+                throw new ArgumentException(
+                    $"{op}: the window of output {what} {o} lies wholly in the padding (input size {input}, kernel {k}, stride {s}, padding {p}, dilation {d}); use less padding or dilation");
+        }
     }
 
     /// <summary>Backward of max pooling: the gradient is scatter-added into each plane at the saved argmax positions.</summary>

@@ -58,7 +58,7 @@ public sealed class InstanceNorm2d : NormBase
 
     private Tensor ForwardBatched(Tensor input)
     {
-        if (input.Numel == 0) return input.EmptyLike(input.Shape);
+        if (input.Numel == 0) return F.EmptyOutput(input);
         bool useInputStats = Training || !TrackRunningStats;
         if (useInputStats && input.Numel / ((long)input.Size(0) * NumFeatures) <= 1)
             throw new ArgumentException(Training

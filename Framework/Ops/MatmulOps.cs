@@ -19,7 +19,8 @@ public sealed partial class Tensor
         {
             using var a2 = Unsqueeze(0);
             using var r = a2.Matmul(other);
-            return r.Squeeze(-2).OwnedBy(r);
+            // The row dim added to a is -2 of r, or r's only dim when other is a vector too (a dot product).
+            return r.Squeeze(other.Dim == 1 ? -1 : -2).OwnedBy(r);
         }
         if (other.Dim == 1)
         {

@@ -115,8 +115,18 @@ internal sealed unsafe partial class CpuBackend
     {
         // IndexOfMax/IndexOfMin return the first NaN if there is one, so NaN propagates as in PyTorch.
         int i = max ? TensorPrimitives.IndexOfMax(row) : TensorPrimitives.IndexOfMin(row);
+        // They also order -0 below +0 (IEEE 754 maximum/minimum), where PyTorch's comparisons see a tie:
+        // when the extreme is a zero, the first zero of either sign is the first occurrence.
+        if (T.IsZero(row[i])) i = FirstZero(row);
         if (index != null) *index = i;
         return row[i];
+    }
+
+    private static int FirstZero<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        while (!T.IsZero(row[j])) j++;
+        return j;
     }
 
     /// <summary>Two passes: the mean, then the mean squared deviation (never E[x^2] - E[x]^2).</summary>
