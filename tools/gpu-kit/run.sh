@@ -21,7 +21,8 @@
 #   GPU_KIT           the prepared kit folder (default: .gpukit in the repository root)
 #   GPU_KIT_DEVICE    cuda (default) or emulated: the PTX interpreter instead of a GPU, the emulated
 #                     fixtures, no nvidia-smi, no driver JIT, no sanitizer: the kit's check of itself
-#   GPU_KIT_BUDGET_S  the whole run's budget in seconds (default 450; the device tool allows 600)
+#   GPU_KIT_BUDGET_S  the steps' budget in seconds (default 420: with the kill grace of each step the
+#                     run stays under 8 minutes; the device tool allows 600)
 #   GPU_KIT_FILTER    overrides the test filter
 
 # The tests the kit runs on a real GPU. One place to change when the device list replaces the
@@ -37,7 +38,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 kit=${GPU_KIT:-$repo/.gpukit}
 out=${OUT:-$PWD/gpukit-out}
 device=${GPU_KIT_DEVICE:-cuda}
-budget=${GPU_KIT_BUDGET_S:-450}
+budget=${GPU_KIT_BUDGET_S:-420}
 case "$device" in cuda | emulated) ;; *) echo "run.sh: GPU_KIT_DEVICE must be cuda or emulated, got '$device'" >&2; exit 2;; esac
 if [ "$device" = cuda ]; then filter=${GPU_KIT_FILTER:-$TEST_FILTER_CUDA}; else filter=${GPU_KIT_FILTER:-$TEST_FILTER_EMULATED}; fi
 mkdir -p "$out" || { echo "run.sh: cannot create OUT=$out" >&2; exit 2; }
@@ -91,13 +92,13 @@ if [ "$device" = cuda ] && [ -n "$cublas" ]; then
 fi
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
 torch_py=""
-for p in python3 /usr/bin/python3 /usr/local/bin/python3; do
-  command -v "$p" >/dev/null && timeout 60 "$p" -c 'import torch' 2>/dev/null && { torch_py=$(command -v "$p"); break; }
+for p in $(for c in python3 /usr/bin/python3 /usr/local/bin/python3; do command -v "$c"; done | xargs -r readlink -f | awk '!seen[$0]++'); do
+  timeout 30 "$p" -c 'import torch' 2>/dev/null && { torch_py=$p; break; }
 done
 
 # ---- 1. environment
 {
-  echo "# $(date -u +%FT%TZ) on $(hostname) ($(uname -srm)), GPU_KIT_DEVICE=$device"
+  echo "# $(date -u +%FT%TZ) on $(uname -n) ($(uname -srm)), GPU_KIT_DEVICE=$device"
   echo; cat "$kit/manifest.txt" 2>/dev/null
   echo; echo "== nvidia-smi"
   if [ "$device" = emulated ]; then echo "skipped: emulated device"
@@ -110,7 +111,7 @@ done
   echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
   echo "compute-sanitizer: ${sanitizer:-none}"
   echo "python3 with torch: ${torch_py:-none}"
-  [ -n "$torch_py" ] && timeout 60 "$torch_py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
+  [ -n "$torch_py" ] && timeout 30 "$torch_py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
   echo; echo "== the kit's .NET (no SDK is used)"; "$dn" --info 2>&1 | head -30
   echo; echo "== machine"; nproc; free -g 2>/dev/null | head -2
 } > "$out/env.txt" 2>&1
@@ -171,12 +172,15 @@ if [ "$(grep -c '(exit 0)' "$out/digits.txt")" -eq 2 ]; then step digits ok "$de
 else step digits failed "$(grep -m1 -E '^error|Exception|skipped' "$out/digits.txt" | cut -c1-200); exits: $(grep -oE '\(exit [0-9]+\)' "$out/digits.txt" | tr '\n' ' ')"; fi
 
 # ---- 5. the norm benchmarks next to PyTorch's on the same device
+# In process (no SDK to build a job); 100 ms iterations: the GPU kernels take 0.01-1 ms, and the
+# 20 norm-gpu cases must fit in a few minutes. The emulated run uses the same options.
+bdn=(--job short --iterationTime 100 --inProcess --artifacts "$work/bdn")
 {
   if [ "$device" = cuda ]; then
     t=$(cap 200)
-    echo "===== Benchmarks norm-gpu --job short --inProcess (timeout ${t}s)"
+    echo "===== Benchmarks norm-gpu ${bdn[*]} (timeout ${t}s)"
     if [ "$t" -gt 0 ]; then
-      (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll norm-gpu --job short --inProcess --artifacts "$work/bdn"); echo "(exit $?)"
+      (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll norm-gpu "${bdn[@]}"); echo "(exit $?)"
     else echo "skipped: no time left"; fi
     report=$(ls "$work"/bdn/results/*NormGpuBenchmarks*-report.csv 2>/dev/null | head -1)
     torch_args=(--device cuda ${report:+--ours "$report"})
@@ -184,8 +188,8 @@ else step digits failed "$(grep -m1 -E '^error|Exception|skipped' "$out/digits.t
     # No GPU: the in-process BenchmarkDotNet path on one interpreter benchmark, and the interpreter's
     # traffic counts of the norm kernels (what the emulated figures of this project are).
     t=$(cap 60)
-    echo "===== Benchmarks --filter *EmulatorSpeedBenchmarks.VectorAdd* --job dry --inProcess (timeout ${t}s)"
-    (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll --filter '*EmulatorSpeedBenchmarks.VectorAdd*' --job dry --inProcess --artifacts "$work/bdn"); echo "(exit $?)"
+    echo "===== Benchmarks --filter *EmulatorSpeedBenchmarks.VectorAdd* ${bdn[*]} (timeout ${t}s)"
+    (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll --filter '*EmulatorSpeedBenchmarks.VectorAdd*' "${bdn[@]}"); echo "(exit $?)"
     t=$(cap 60)
     echo "===== Benchmarks norm-traffic --quick (timeout ${t}s)"
     (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll norm-traffic --quick); echo "(exit $?)"
