@@ -126,7 +126,8 @@ fi
 # ---- 2. every module through the driver's JIT
 t=$(cap 90)
 {
-  if [ "$device" = emulated ]; then
+  if [ "$t" -eq 0 ]; then echo "skipped: no time left"
+  elif [ "$device" = emulated ]; then
     echo "emulated device: no NVIDIA driver JIT; the modules go through the interpreter's front end instead"
     timeout -k 5 "$t" "$dn" "$work/tool/GpuKit.dll" jit "$work/ptx" --emulated; echo "(exit $?)"
   else
@@ -136,9 +137,9 @@ t=$(cap 90)
 res=$(grep -E '^modules: ' "$out/ptx-jit.txt" | tail -1)
 if [ "$device" = emulated ]; then
   if grep -q '(exit 0)' "$out/ptx-jit.txt"; then step jit skipped "emulated device has no driver JIT; interpreter front end: $res"
-  else step jit failed "interpreter front end: ${res:-no result} $(grep -m1 -E '^FAIL|error' "$out/ptx-jit.txt" | cut -c1-200)"; fi
+  else step jit failed "interpreter front end: ${res:-no result} $(grep -m1 -E '^FAIL|error|^skipped' "$out/ptx-jit.txt" | cut -c1-200)"; fi
 elif grep -q '(exit 0)' "$out/ptx-jit.txt"; then step jit ok "$res"
-else step jit failed "${res:-no result}; first: $(grep -m1 -E '^FAIL|error|Exception' "$out/ptx-jit.txt" | cut -c1-200)"; fi
+else step jit failed "${res:-no result}; first: $(grep -m1 -E '^FAIL|error|Exception|^skipped' "$out/ptx-jit.txt" | cut -c1-200)"; fi
 
 # ---- 3. the GPU test fixtures (emulated: the emulated ones)
 t=$(cap 200)
@@ -189,10 +190,12 @@ bdn=(--job short --iterationTime 100 --inProcess --artifacts "$work/bdn")
     # traffic counts of the norm kernels (what the emulated figures of this project are).
     t=$(cap 60)
     echo "===== Benchmarks --filter *EmulatorSpeedBenchmarks.VectorAdd* ${bdn[*]} (timeout ${t}s)"
-    (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll --filter '*EmulatorSpeedBenchmarks.VectorAdd*' "${bdn[@]}"); echo "(exit $?)"
+    if [ "$t" -gt 0 ]; then (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll --filter '*EmulatorSpeedBenchmarks.VectorAdd*' "${bdn[@]}"); echo "(exit $?)"
+    else echo "skipped: no time left"; fi
     t=$(cap 60)
     echo "===== Benchmarks norm-traffic --quick (timeout ${t}s)"
-    (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll norm-traffic --quick); echo "(exit $?)"
+    if [ "$t" -gt 0 ]; then (cd "$work/bench" && timeout -k 10 "$t" "$dn" Benchmarks.dll norm-traffic --quick); echo "(exit $?)"
+    else echo "skipped: no time left"; fi
     torch_args=(--device cpu --quick)
   fi
   t=$(cap 120)
