@@ -18,7 +18,7 @@ if ! command -v xz >/dev/null; then
   fi
 fi
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/gpukit-ci.XXXXXX")
+scratch=$(mktemp -d -t gpukit-ci.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 if ! bash "$repo/tools/gpu-kit/prepare.sh" "$scratch/kit" > "$scratch/prepare.log" 2>&1; then
   tail -40 "$scratch/prepare.log"; echo "gpu-kit: prepare failed"; exit 1

@@ -27,7 +27,7 @@ dotnet --list-sdks | grep -q '^10\.' || die "expected a .NET 10 SDK, dotnet --li
 [ "$(uname -sm)" = "Linux x86_64" ] || die "expected Linux x86_64 (the GPU nodes are linux-x64), this is $(uname -sm)"
 command -v xz >/dev/null || die "expected xz on PATH (apt-get install xz-utils)"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/gpukit-prepare.XXXXXX")
+work=$(mktemp -d -t gpukit-prepare.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 src=$work/src out=$work/kit
 mkdir -p "$src" "$out"

@@ -63,7 +63,7 @@ finish() {
 
 # ---- the kit: unpack the archive, use its runtime
 [ -f "$kit/kit.tar.xz" ] || { echo "run.sh: no kit at $kit (expected kit.tar.xz): run 'bash tools/gpu-kit/prepare.sh' on a machine with the .NET 10 SDK and carry .gpukit" >&2; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/gpukit-run.XXXXXX")
+work=$(mktemp -d -t gpukit-run.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if ! xz -dc "$kit/kit.tar.xz" | tar -xf - -C "$work"; then
   step kit failed "unpacking $kit/kit.tar.xz failed"; finish
