@@ -1,0 +1,149 @@
+namespace Framework.Cuda.Emulator.Execution;
+
+/// <summary>
+/// Happens-before tracking for global memory within one launch (checking mode only, where blocks run
+/// interleaved on one host thread, so the shadow needs no locks).
+/// <para>
+/// Per byte of every allocation a launch touches, three records of the current launch: the last plain
+/// store, the plain load(s) and the atomic(s). A record is a tag (block, warp, barrier phase of that
+/// block); a second reader in another warp or block widens it to "several". The ordering model:
+/// </para>
+/// <list type="bullet">
+/// <item>Accesses by one warp are never reported against each other (lanes of a warp that store to one
+/// address are serialised by the hardware with one winner; compute-sanitizer's racecheck likewise
+/// reports shared-memory hazards, and the issue asks for different-warp or different-block ones).</item>
+/// <item>Within a block, <c>bar.sync</c> orders everything before it against everything after it:
+/// two accesses of different warps conflict only in the same barrier phase.</item>
+/// <item>Across blocks nothing orders plain accesses. <c>membar</c>/<c>fence</c> plus an atomic flag
+/// could (the "last block finishes the reduction" pattern), but that is not modelled: such code is
+/// reported. No kernel of the project synchronises blocks that way; each block owns its outputs, and
+/// cross-block accumulation uses <c>red</c>/<c>atom</c>.</item>
+/// <item>Atomics never conflict with atomics, nor with plain loads (the value read is merely
+/// unordered); a plain store conflicts with any other access, atomic or not.</item>
+/// </list>
+/// </summary>
+internal sealed class GlobalRaceTracker
+{
+    private const int EpochBits = 26, WarpBits = 6;
+    private const ulong EpochMask = (1UL << EpochBits) - 1;
+    private const int ManyWarps = (1 << WarpBits) - 1;
+    private const uint ManyBlocks = uint.MaxValue;
+
+    // Allocations touched in this launch and the byte range touched, cleared when the launch ends.
+    private readonly Dictionary<DeviceMemory.Allocation, (int Lo, int Hi)> _touched = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Largest block index the tag can hold.</summary>
+    public const ulong MaxBlocks = uint.MaxValue - 1;
+
+    /// <summary>The tag of an access by warp <paramref name="warp"/> of block <paramref name="block"/> in barrier phase <paramref name="phase"/>; never 0.</summary>
+    public static ulong Tag(ulong block, int warp, long phase) =>
+        ((block + 1) << 32) | ((ulong)warp << EpochBits) | Math.Min((ulong)phase, EpochMask);
+
+    private static uint BlockOf(ulong tag) => (uint)(tag >> 32);
+    private static int WarpOf(ulong tag) => (int)(tag >> EpochBits) & ManyWarps;
+    private static ulong PhaseOf(ulong tag) => tag & EpochMask;
+
+    /// <summary>Whether a recorded access (writer, or a merged reader/atomic record) is unordered with <paramref name="me"/>.</summary>
+    private static bool Conflicts(ulong recorded, ulong me)
+    {
+        if (recorded == 0) return false;
+        uint rb = BlockOf(recorded);
+        if (rb == ManyBlocks || rb != BlockOf(me)) return true;
+        return PhaseOf(recorded) == PhaseOf(me) && WarpOf(recorded) != WarpOf(me);
+    }
+
+    /// <summary>Adds <paramref name="me"/> to a reader or atomic record.</summary>
+    private static ulong Merge(ulong recorded, ulong me)
+    {
+        if (recorded == 0) return me;
+        uint rb = BlockOf(recorded);
+        if (rb == ManyBlocks) return recorded;
+        if (rb != BlockOf(me)) return (ulong)ManyBlocks << 32;
+        if (PhaseOf(recorded) < PhaseOf(me)) return me; // the older phase is ordered before anything later
+        return WarpOf(recorded) == WarpOf(me) ? recorded : recorded | ((ulong)ManyWarps << EpochBits);
+    }
+
+    private DeviceMemory.Allocation? _last;
+    private int _lastLo, _lastHi;
+
+    private void Touch(DeviceMemory.Allocation a, int offset, int size)
+    {
+        if (ReferenceEquals(a, _last) && offset >= _lastLo && offset + size <= _lastHi) return;
+        if (a.Writer is null)
+        {
+            int n = a.Data.Length;
+            a.Writer = new ulong[n]; a.Reader = new ulong[n]; a.Atomic = new ulong[n];
+        }
+        if (_touched.TryGetValue(a, out var r))
+        {
+            if (offset < r.Lo || offset + size > r.Hi) _touched[a] = (Math.Min(r.Lo, offset), Math.Max(r.Hi, offset + size));
+        }
+        else _touched[a] = (offset, offset + size);
+        _last = a;
+        (_lastLo, _lastHi) = _touched[a];
+    }
+
+    /// <summary>A plain load; returns the conflicting record's tag (a store) or 0.</summary>
+    public ulong Read(DeviceMemory.Allocation a, int offset, int size, ulong me)
+    {
+        Touch(a, offset, size);
+        var writer = a.Writer!; var reader = a.Reader!;
+        for (int i = offset; i < offset + size; i++)
+        {
+            if (Conflicts(writer[i], me)) return writer[i];
+            reader[i] = Merge(reader[i], me);
+        }
+        return 0;
+    }
+
+    /// <summary>A plain store; returns the conflicting record's tag or 0.</summary>
+    public ulong Write(DeviceMemory.Allocation a, int offset, int size, ulong me, out string otherKind)
+    {
+        Touch(a, offset, size);
+        var writer = a.Writer!; var reader = a.Reader!; var atomic = a.Atomic!;
+        for (int i = offset; i < offset + size; i++)
+        {
+            if (Conflicts(writer[i], me)) { otherKind = "store"; return writer[i]; }
+            if (Conflicts(reader[i], me)) { otherKind = "load"; return reader[i]; }
+            if (Conflicts(atomic[i], me)) { otherKind = "atomic"; return atomic[i]; }
+            writer[i] = me;
+        }
+        otherKind = "";
+        return 0;
+    }
+
+    /// <summary>An atomic; conflicts only with another warp's or block's plain store.</summary>
+    public ulong AtomicAccess(DeviceMemory.Allocation a, int offset, int size, ulong me)
+    {
+        Touch(a, offset, size);
+        var writer = a.Writer!; var atomic = a.Atomic!;
+        for (int i = offset; i < offset + size; i++)
+        {
+            if (Conflicts(writer[i], me)) return writer[i];
+            atomic[i] = Merge(atomic[i], me);
+        }
+        return 0;
+    }
+
+    /// <summary>Forgets this launch's records (only the touched ranges are cleared).</summary>
+    public void EndLaunch()
+    {
+        foreach (var (a, (lo, hi)) in _touched)
+        {
+            a.Writer.AsSpan(lo, hi - lo).Clear(); a.Reader.AsSpan(lo, hi - lo).Clear(); a.Atomic.AsSpan(lo, hi - lo).Clear();
+        }
+        _touched.Clear();
+        _last = null;
+    }
+
+    /// <summary>Words for a recorded tag: "warp 3 of block (1, 0, 0)", or "several blocks/warps".</summary>
+    public static string Describe(ulong tag, Framework.Cuda.Dim3 grid)
+    {
+        uint b = BlockOf(tag);
+        if (b == ManyBlocks) return "threads of several blocks";
+        ulong lin = b - 1UL;
+        var block = new Framework.Cuda.Dim3((uint)(lin % grid.X), (uint)(lin / grid.X % grid.Y), (uint)(lin / ((ulong)grid.X * grid.Y)));
+        int w = WarpOf(tag);
+        return (w == ManyWarps ? "several warps" : $"warp {w}") + $" of block {block}";
+    }
+}
