@@ -4,9 +4,11 @@ namespace Framework.Cuda.Emulator.Execution;
 /// Happens-before tracking for global memory within one launch (checking mode only, where blocks run
 /// interleaved on one host thread, so the shadow needs no locks).
 /// <para>
-/// Per byte of every allocation a launch touches, three records of the current launch: the last plain
-/// store, the plain load(s) and the atomic(s). A record is a tag (block, warp, barrier phase of that
-/// block); a second reader in another warp or block widens it to "several". The ordering model:
+/// Per byte of every allocation a launch touches, two records of the current launch: the last plain
+/// store, and the plain loads and atomics (which conflict with the same things: another warp's or
+/// block's plain store). A record is a tag (block, warp, barrier phase of that block); a second reader
+/// in another warp or block widens it to "several". The shadow (16 bytes per byte) exists only while a
+/// launch runs. The ordering model:
 /// </para>
 /// <list type="bullet">
 /// <item>Accesses by one warp are never reported against each other (lanes of a warp that store to one
@@ -29,8 +31,8 @@ internal sealed class GlobalRaceTracker
     private const int ManyWarps = (1 << WarpBits) - 1;
     private const uint ManyBlocks = uint.MaxValue;
 
-    // Allocations touched in this launch and the byte range touched, cleared when the launch ends.
-    private readonly Dictionary<DeviceMemory.Allocation, (int Lo, int Hi)> _touched = new(ReferenceEqualityComparer.Instance);
+    // Allocations touched in this launch; their shadow is dropped when the launch ends.
+    private readonly List<DeviceMemory.Allocation> _touched = new();
 
     /// <summary>Largest block index the tag can hold.</summary>
     public const ulong MaxBlocks = uint.MaxValue - 1;
@@ -63,30 +65,18 @@ internal sealed class GlobalRaceTracker
         return WarpOf(recorded) == WarpOf(me) ? recorded : recorded | ((ulong)ManyWarps << EpochBits);
     }
 
-    private DeviceMemory.Allocation? _last;
-    private int _lastLo, _lastHi;
-
-    private void Touch(DeviceMemory.Allocation a, int offset, int size)
+    private void Touch(DeviceMemory.Allocation a)
     {
-        if (ReferenceEquals(a, _last) && offset >= _lastLo && offset + size <= _lastHi) return;
-        if (a.Writer is null)
-        {
-            int n = a.Data.Length;
-            a.Writer = new ulong[n]; a.Reader = new ulong[n]; a.Atomic = new ulong[n];
-        }
-        if (_touched.TryGetValue(a, out var r))
-        {
-            if (offset < r.Lo || offset + size > r.Hi) _touched[a] = (Math.Min(r.Lo, offset), Math.Max(r.Hi, offset + size));
-        }
-        else _touched[a] = (offset, offset + size);
-        _last = a;
-        (_lastLo, _lastHi) = _touched[a];
+        if (a.Writer is not null) return;
+        a.Writer = new ulong[a.Data.Length];
+        a.Reader = new ulong[a.Data.Length];
+        _touched.Add(a);
     }
 
     /// <summary>A plain load; returns the conflicting record's tag (a store) or 0.</summary>
     public ulong Read(DeviceMemory.Allocation a, int offset, int size, ulong me)
     {
-        Touch(a, offset, size);
+        Touch(a);
         var writer = a.Writer!; var reader = a.Reader!;
         for (int i = offset; i < offset + size; i++)
         {
@@ -99,13 +89,12 @@ internal sealed class GlobalRaceTracker
     /// <summary>A plain store; returns the conflicting record's tag or 0.</summary>
     public ulong Write(DeviceMemory.Allocation a, int offset, int size, ulong me, out string otherKind)
     {
-        Touch(a, offset, size);
-        var writer = a.Writer!; var reader = a.Reader!; var atomic = a.Atomic!;
+        Touch(a);
+        var writer = a.Writer!; var reader = a.Reader!;
         for (int i = offset; i < offset + size; i++)
         {
             if (Conflicts(writer[i], me)) { otherKind = "store"; return writer[i]; }
-            if (Conflicts(reader[i], me)) { otherKind = "load"; return reader[i]; }
-            if (Conflicts(atomic[i], me)) { otherKind = "atomic"; return atomic[i]; }
+            if (Conflicts(reader[i], me)) { otherKind = "load or atomic"; return reader[i]; }
             writer[i] = me;
         }
         otherKind = "";
@@ -115,25 +104,24 @@ internal sealed class GlobalRaceTracker
     /// <summary>An atomic; conflicts only with another warp's or block's plain store.</summary>
     public ulong AtomicAccess(DeviceMemory.Allocation a, int offset, int size, ulong me)
     {
-        Touch(a, offset, size);
-        var writer = a.Writer!; var atomic = a.Atomic!;
+        Touch(a);
+        var writer = a.Writer!; var reader = a.Reader!;
         for (int i = offset; i < offset + size; i++)
         {
             if (Conflicts(writer[i], me)) return writer[i];
-            atomic[i] = Merge(atomic[i], me);
+            reader[i] = Merge(reader[i], me);
         }
         return 0;
     }
 
-    /// <summary>Forgets this launch's records (only the touched ranges are cleared).</summary>
+    /// <summary>Forgets this launch's records.</summary>
     public void EndLaunch()
     {
-        foreach (var (a, (lo, hi)) in _touched)
-        {
-            a.Writer.AsSpan(lo, hi - lo).Clear(); a.Reader.AsSpan(lo, hi - lo).Clear(); a.Atomic.AsSpan(lo, hi - lo).Clear();
-        }
+        // Dropped rather than cleared: kept shadows of every allocation a long run ever touched cost
+        // gigabytes (the caching allocator keeps allocations alive), while a fresh one costs about what
+        // clearing would.
+        foreach (var a in _touched) { a.Writer = null; a.Reader = null; }
         _touched.Clear();
-        _last = null;
     }
 
     /// <summary>Words for a recorded tag: "warp 3 of block (1, 0, 0)", or "several blocks/warps".</summary>
