@@ -21,7 +21,7 @@ internal sealed class DeviceMemory
         /// </summary>
         public readonly bool[] Written = new bool[data.Length];
         /// <summary>Race shadow of the current launch (see <c>GlobalRaceTracker</c>); null until a checked launch touches it.</summary>
-        public ulong[]? Writer, Reader;
+        public ulong[]?[]? Shadow;
         public ulong End => Base + (ulong)Data.Length;
 
         /// <summary>Marks [offset, offset + count) written.</summary>

@@ -7,8 +7,8 @@ namespace Framework.Cuda.Emulator.Execution;
 /// Per byte of every allocation a launch touches, two records of the current launch: the last plain
 /// store, and the plain loads and atomics (which conflict with the same things: another warp's or
 /// block's plain store). A record is a tag (block, warp, barrier phase of that block); a second reader
-/// in another warp or block widens it to "several". The shadow (16 bytes per byte) exists only while a
-/// launch runs. The ordering model:
+/// in another warp or block widens it to "several". The shadow (16 bytes per byte, in 1 KiB pages
+/// created on first touch) exists only while a launch runs. The ordering model:
 /// </para>
 /// <list type="bullet">
 /// <item>Accesses by one warp are never reported against each other (lanes of a warp that store to one
@@ -65,23 +65,35 @@ internal sealed class GlobalRaceTracker
         return WarpOf(recorded) == WarpOf(me) ? recorded : recorded | ((ulong)ManyWarps << EpochBits);
     }
 
-    private void Touch(DeviceMemory.Allocation a)
+    // The shadow is paged, and a page exists only once the launch touches it: allocations are often
+    // far larger than what one launch touches (the caching allocator hands out whole blocks).
+    private const int PageBits = 10, PageSize = 1 << PageBits;
+
+    /// <summary>
+    /// The shadow page holding byte <paramref name="offset"/>: store records at [j, j + size), load/atomic
+    /// records at [PageSize + j, ...). An access never crosses a page: it is aligned to its size
+    /// (at most 16), allocations start 256-byte aligned, and pages are 1024 bytes.
+    /// </summary>
+    private ulong[] PageOf(DeviceMemory.Allocation a, int offset, out int j)
     {
-        if (a.Writer is not null) return;
-        a.Writer = new ulong[a.Data.Length];
-        a.Reader = new ulong[a.Data.Length];
-        _touched.Add(a);
+        var pages = a.Shadow;
+        if (pages is null)
+        {
+            a.Shadow = pages = new ulong[]?[(a.Data.Length + PageSize - 1) >> PageBits];
+            _touched.Add(a);
+        }
+        j = offset & (PageSize - 1);
+        return pages[offset >> PageBits] ??= new ulong[2 * PageSize];
     }
 
     /// <summary>A plain load; returns the conflicting record's tag (a store) or 0.</summary>
     public ulong Read(DeviceMemory.Allocation a, int offset, int size, ulong me)
     {
-        Touch(a);
-        var writer = a.Writer!; var reader = a.Reader!;
-        for (int i = offset; i < offset + size; i++)
+        var page = PageOf(a, offset, out int j);
+        for (int i = j; i < j + size; i++)
         {
-            if (Conflicts(writer[i], me)) return writer[i];
-            reader[i] = Merge(reader[i], me);
+            if (Conflicts(page[i], me)) return page[i];
+            page[PageSize + i] = Merge(page[PageSize + i], me);
         }
         return 0;
     }
@@ -89,13 +101,12 @@ internal sealed class GlobalRaceTracker
     /// <summary>A plain store; returns the conflicting record's tag or 0.</summary>
     public ulong Write(DeviceMemory.Allocation a, int offset, int size, ulong me, out string otherKind)
     {
-        Touch(a);
-        var writer = a.Writer!; var reader = a.Reader!;
-        for (int i = offset; i < offset + size; i++)
+        var page = PageOf(a, offset, out int j);
+        for (int i = j; i < j + size; i++)
         {
-            if (Conflicts(writer[i], me)) { otherKind = "store"; return writer[i]; }
-            if (Conflicts(reader[i], me)) { otherKind = "load or atomic"; return reader[i]; }
-            writer[i] = me;
+            if (Conflicts(page[i], me)) { otherKind = "store"; return page[i]; }
+            if (Conflicts(page[PageSize + i], me)) { otherKind = "load or atomic"; return page[PageSize + i]; }
+            page[i] = me;
         }
         otherKind = "";
         return 0;
@@ -104,23 +115,19 @@ internal sealed class GlobalRaceTracker
     /// <summary>An atomic; conflicts only with another warp's or block's plain store.</summary>
     public ulong AtomicAccess(DeviceMemory.Allocation a, int offset, int size, ulong me)
     {
-        Touch(a);
-        var writer = a.Writer!; var reader = a.Reader!;
-        for (int i = offset; i < offset + size; i++)
+        var page = PageOf(a, offset, out int j);
+        for (int i = j; i < j + size; i++)
         {
-            if (Conflicts(writer[i], me)) return writer[i];
-            reader[i] = Merge(reader[i], me);
+            if (Conflicts(page[i], me)) return page[i];
+            page[PageSize + i] = Merge(page[PageSize + i], me);
         }
         return 0;
     }
 
-    /// <summary>Forgets this launch's records.</summary>
+    /// <summary>Forgets this launch's records (the next launch allocates fresh pages).</summary>
     public void EndLaunch()
     {
-        // Dropped rather than cleared: kept shadows of every allocation a long run ever touched cost
-        // gigabytes (the caching allocator keeps allocations alive), while a fresh one costs about what
-        // clearing would.
-        foreach (var a in _touched) { a.Writer = null; a.Reader = null; }
+        foreach (var a in _touched) a.Shadow = null;
         _touched.Clear();
     }
 
