@@ -79,6 +79,8 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     public int InterleaveSeed { get; set; } = 9;
 
     private int _launchNumber;
+    // One tracker per driver (launches are serialised by _gate), so its page pool outlives a launch.
+    private readonly GlobalRaceTracker _races = new();
 
     /// <summary>Counters of the most recent kernel launch (zero before the first).</summary>
     public EmulatorCounters LastLaunch { get; private set; } = EmulatorCounters.Zero;
@@ -208,7 +210,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
             Kernel = kernel, Grid = grid, Block = block, Parameters = parameters.ToArray(),
             Memory = _memory, SharedBytes = sharedBytes, MaxInstructionsPerBlock = MaxInstructionsPerBlock,
             PoisonByte = PoisonByte,
-            Races = Checking ? new GlobalRaceTracker() : null,
+            Races = Checking ? _races : null,
             InterleaveSeed = unchecked(InterleaveSeed + _launchNumber++),
         };
         if (Checking && grid.Volume > GlobalRaceTracker.MaxBlocks)

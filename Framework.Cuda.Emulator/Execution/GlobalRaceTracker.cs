@@ -83,8 +83,15 @@ internal sealed class GlobalRaceTracker
             _touched.Add(a);
         }
         j = offset & (PageSize - 1);
-        return pages[offset >> PageBits] ??= new ulong[2 * PageSize];
+        return pages[offset >> PageBits] ??= NewPage();
     }
+
+    // Pages of earlier launches, cleared, for reuse: allocating (and collecting) fresh pages every
+    // launch made memory-bound kernels several times slower. The pool holds at most the pages of the
+    // launch that touched the most.
+    private readonly Stack<ulong[]> _free = new();
+
+    private ulong[] NewPage() => _free.TryPop(out var page) ? page : new ulong[2 * PageSize];
 
     /// <summary>A plain load; returns the conflicting record's tag (a store) or 0.</summary>
     public ulong Read(DeviceMemory.Allocation a, int offset, int size, ulong me)
@@ -124,10 +131,15 @@ internal sealed class GlobalRaceTracker
         return 0;
     }
 
-    /// <summary>Forgets this launch's records (the next launch allocates fresh pages).</summary>
+    /// <summary>Forgets this launch's records; its pages return to the pool, cleared.</summary>
     public void EndLaunch()
     {
-        foreach (var a in _touched) a.Shadow = null;
+        foreach (var a in _touched)
+        {
+            foreach (var page in a.Shadow!)
+                if (page is not null) { Array.Clear(page); _free.Push(page); }
+            a.Shadow = null;
+        }
         _touched.Clear();
     }
 
