@@ -20,19 +20,12 @@ internal sealed class DeviceMemory
         /// initcheck; copies back to the host do not (initcheck does not report them either).
         /// </summary>
         public readonly bool[] Written = new bool[data.Length];
-        /// <summary>Race shadow of the current launch (see <c>GlobalRaceTracker</c>); null until a checked launch touches it.</summary>
+        /// <summary>Race shadow pages of the running launch (see <c>GlobalRaceTracker</c>); null outside a checked launch that touches it.</summary>
         public ulong[]?[]? Shadow;
         public ulong End => Base + (ulong)Data.Length;
 
         /// <summary>Marks [offset, offset + count) written.</summary>
         public void MarkWritten(int offset, int count) => Written.AsSpan(offset, count).Fill(true);
-
-        /// <summary>The first unwritten byte of [offset, offset + count), or -1.</summary>
-        public int FirstUnwritten(int offset, int count)
-        {
-            int i = Written.AsSpan(offset, count).IndexOf(false);
-            return i < 0 ? -1 : offset + i;
-        }
     }
 
     /// <summary>Global addresses start at 4 GiB so a pointer truncated to 32 bits never resolves.</summary>
