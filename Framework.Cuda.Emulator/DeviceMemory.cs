@@ -14,7 +14,18 @@ internal sealed class DeviceMemory
     {
         public readonly ulong Base = baseAddress;
         public readonly byte[] Data = data;
+        /// <summary>
+        /// Per byte: whether anything wrote it since cuMemAlloc (a copy to the device, a memset, a kernel
+        /// store or atomic, a BLAS result). Kernel loads of bytes still false fail like compute-sanitizer's
+        /// initcheck; copies back to the host do not (initcheck does not report them either).
+        /// </summary>
+        public readonly bool[] Written = new bool[data.Length];
+        /// <summary>Race shadow pages of the running launch (see <c>GlobalRaceTracker</c>); null outside a checked launch that touches it.</summary>
+        public ulong[]?[]? Shadow;
         public ulong End => Base + (ulong)Data.Length;
+
+        /// <summary>Marks [offset, offset + count) written.</summary>
+        public void MarkWritten(int offset, int count) => Written.AsSpan(offset, count).Fill(true);
     }
 
     /// <summary>Global addresses start at 4 GiB so a pointer truncated to 32 bits never resolves.</summary>
@@ -74,10 +85,36 @@ internal sealed class DeviceMemory
     /// <summary>The host view of a device range for copies; throws naming <paramref name="call"/>.</summary>
     public Span<byte> Range(ulong address, ulong size, string call, string what)
     {
-        if (size == 0) return Span<byte>.Empty;
+        Locate(address, size, call, what, out var span);
+        return span;
+    }
+
+    /// <summary>The host view of a device range that is about to be written: its bytes count as initialised.</summary>
+    public Span<byte> WriteRange(ulong address, ulong size, string call, string what)
+    {
+        var a = Locate(address, size, call, what, out var span);
+        a?.MarkWritten((int)(address - a.Base), span.Length);
+        return span;
+    }
+
+    /// <summary>cuMemcpyDtoD: the bytes and their initialised-or-not state (as initcheck propagates it).</summary>
+    public void CopyWithin(ulong destination, ulong source, ulong size, string call)
+    {
+        var src = Locate(source, size, call, "source", out var s);
+        var dst = Locate(destination, size, call, "destination", out var d);
+        if (src is null || dst is null) return;
+        s.CopyTo(d);
+        src.Written.AsSpan((int)(source - src.Base), (int)size).CopyTo(dst.Written.AsSpan((int)(destination - dst.Base), (int)size));
+    }
+
+    private Allocation? Locate(ulong address, ulong size, string call, string what, out Span<byte> span)
+    {
+        span = Span<byte>.Empty;
+        if (size == 0) return null;
         var a = Find(address, size) ?? throw new CudaException(CudaError.InvalidValue, call,
             $"{what} range [0x{address:X}, 0x{address + size:X}) ({size} bytes) is not inside one allocation{Describe(address)}");
-        return a.Data.AsSpan((int)(address - a.Base), (int)size);
+        span = a.Data.AsSpan((int)(address - a.Base), (int)size);
+        return a;
     }
 
     /// <summary>A phrase locating an address relative to the nearest allocation, for messages.</summary>

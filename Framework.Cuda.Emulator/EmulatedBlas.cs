@@ -56,11 +56,21 @@ internal static class EmulatedBlas
                     C[i + j * ldc] = T.CreateTruncating(double.CreateTruncating(alpha) * sum + old);
                 }
             }
+            MarkWritten(memory, c, batch * strideC, ldc, m, n, size);
             if (useAB) read += ((long)m * k + (long)k * n) * size;
             if (readC) read += (long)m * n * size;
             written += (long)m * n * size;
         }
         return (read, written);
+    }
+
+    /// <summary>The m x n elements of C (not the ldc padding between columns) now count as initialised.</summary>
+    private static void MarkWritten(DeviceMemory memory, ulong basePtr, long elementOffset, int ld, int rows, int cols, int size)
+    {
+        ulong start = basePtr + (ulong)(elementOffset * size);
+        var alloc = memory.Find(start, (ulong)size)!; // Matrix() already checked the whole extent
+        int first = (int)(start - alloc.Base);
+        for (int j = 0; j < cols; j++) alloc.MarkWritten(first + j * ld * size, rows * size);
     }
 
     /// <summary>The element view of a column-major matrix, checked to lie inside one allocation.</summary>

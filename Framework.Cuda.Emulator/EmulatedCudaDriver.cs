@@ -62,6 +62,26 @@ public sealed class EmulatedCudaDriver : ICudaDriver
         set => _memory.Fill = value;
     }
 
+    /// <summary>
+    /// Checking mode (default on): blocks of a launch run interleaved on one host thread in a seeded
+    /// order (see <see cref="InterleaveSeed"/>) and global memory is race-checked
+    /// (<see cref="EmulatorCheck.GlobalRace"/>). Off: blocks run in parallel on
+    /// <see cref="MaxDegreeOfParallelism"/> threads, one after another within each, without the race check.
+    /// The initialisation checks (<see cref="EmulatorCheck.UninitializedGlobalRead"/>,
+    /// <see cref="EmulatorCheck.UninitializedSharedRead"/>) run either way.
+    /// </summary>
+    public bool Checking { get; set; } = true;
+
+    /// <summary>
+    /// Seed of the block interleaving in checking mode; launch number k of this driver uses
+    /// <c>InterleaveSeed + k</c>, so every launch gets its own order and a run is reproducible.
+    /// </summary>
+    public int InterleaveSeed { get; set; } = 9;
+
+    private int _launchNumber;
+    // One tracker per driver (launches are serialised by _gate), so its page pool outlives a launch.
+    private readonly GlobalRaceTracker _races = new();
+
     /// <summary>Counters of the most recent kernel launch (zero before the first).</summary>
     public EmulatorCounters LastLaunch { get; private set; } = EmulatorCounters.Zero;
 
@@ -100,7 +120,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     {
         using var scope = _gate.EnterScope();
         ThrowIfDisposed();
-        source.CopyTo(_memory.Range(destination, (ulong)source.Length, "cuMemcpyHtoD_v2", "destination"));
+        source.CopyTo(_memory.WriteRange(destination, (ulong)source.Length, "cuMemcpyHtoD_v2", "destination"));
     }
 
     /// <inheritdoc />
@@ -116,8 +136,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     {
         using var scope = _gate.EnterScope();
         ThrowIfDisposed();
-        var src = _memory.Range(source, bytes, "cuMemcpyDtoD_v2", "source");
-        src.CopyTo(_memory.Range(destination, bytes, "cuMemcpyDtoD_v2", "destination"));
+        _memory.CopyWithin(destination, source, bytes, "cuMemcpyDtoD_v2");
     }
 
     /// <inheritdoc />
@@ -125,7 +144,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
     {
         using var scope = _gate.EnterScope();
         ThrowIfDisposed();
-        _memory.Range(destination, count, "cuMemsetD8_v2", "destination").Fill(value);
+        _memory.WriteRange(destination, count, "cuMemsetD8_v2", "destination").Fill(value);
     }
 
     /// <inheritdoc />
@@ -134,7 +153,7 @@ public sealed class EmulatedCudaDriver : ICudaDriver
         using var scope = _gate.EnterScope();
         ThrowIfDisposed();
         if (destination % 4 != 0) throw new CudaException(CudaError.InvalidValue, "cuMemsetD32_v2", $"destination 0x{destination:X} is not 4-byte aligned");
-        MemoryMarshal.Cast<byte, uint>(_memory.Range(destination, count * 4, "cuMemsetD32_v2", "destination")).Fill(value);
+        MemoryMarshal.Cast<byte, uint>(_memory.WriteRange(destination, count * 4, "cuMemsetD32_v2", "destination")).Fill(value);
     }
 
     /// <inheritdoc />
@@ -191,7 +210,12 @@ public sealed class EmulatedCudaDriver : ICudaDriver
             Kernel = kernel, Grid = grid, Block = block, Parameters = parameters.ToArray(),
             Memory = _memory, SharedBytes = sharedBytes, MaxInstructionsPerBlock = MaxInstructionsPerBlock,
             PoisonByte = PoisonByte,
+            Races = Checking ? _races : null,
+            InterleaveSeed = unchecked(InterleaveSeed + _launchNumber++),
         };
+        if (Checking && grid.Volume > GlobalRaceTracker.MaxBlocks)
+            throw new EmulatorCheckException(EmulatorCheck.Unsupported, kernel.Name, 0, null, null,
+                $"checking mode tracks at most {GlobalRaceTracker.MaxBlocks} blocks per launch, the grid has {grid.Volume}; set Checking = false");
         var counters = BlockScheduler.Run(ctx, MaxDegreeOfParallelism);
         LastLaunch = counters;
         _totals += counters;

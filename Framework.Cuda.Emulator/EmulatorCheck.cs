@@ -33,6 +33,15 @@ public enum EmulatorCheck
     InstructionLimitExceeded,
     /// <summary>Valid PTX that the emulator does not implement at run time (e.g. bar.sync with a thread count).</summary>
     Unsupported,
+    /// <summary>
+    /// Two threads of different blocks, or of different warps of one block between the same two barriers,
+    /// touched the same global byte and at least one of them with a plain store (not an atomic).
+    /// </summary>
+    GlobalRace,
+    /// <summary>A kernel load or atomic read global bytes that nothing wrote since cuMemAlloc (compute-sanitizer's initcheck).</summary>
+    UninitializedGlobalRead,
+    /// <summary>A kernel load or atomic read shared bytes that no thread of the block has written.</summary>
+    UninitializedSharedRead,
 }
 
 /// <summary>

@@ -193,7 +193,10 @@ internal sealed partial class BlockRunner
                 if (sat) x = double.IsNaN(x) ? 0 : Math.Clamp(x, 0, 1);
                 return dst == PtxType.F32 ? U((float)x) : U(x);
             }
-            if (double.IsNaN(x)) result = 0;
+            // NaN to integer (PTX ISA, cvt): 0 when an f32 (or f16) source goes to an integer of at most
+            // 32 bits; otherwise (an f64 source, or a 64-bit destination) the destination's most negative
+            // value, i.e. only its sign bit set, for unsigned destinations too (the bit pattern F2I writes).
+            if (double.IsNaN(x)) result = src != PtxType.F64 && dstBits <= 32 ? 0 : 1UL << (dstBits - 1);
             else if (dst.IsSigned())
             {
                 double lo = -Math.Pow(2, dstBits - 1), hi = Math.Pow(2, dstBits - 1);

@@ -123,7 +123,16 @@ internal sealed partial class BlockRunner
                 if (atomic) GlobalAtomicBytes += size;
                 else if (write) GlobalWritten += size;
                 else GlobalRead += size;
-                return ref alloc.Data[(int)(address - alloc.Base)];
+                int offset = (int)(address - alloc.Base);
+                if (_globalRace is not null) CheckGlobalRace(in ins, alloc, offset, size, thread, write, atomic);
+                if (!write || atomic)
+                {
+                    var written = alloc.Written;
+                    for (int i = offset; i < offset + size; i++)
+                        if (!written[i]) { UninitializedGlobal(in ins, alloc, i, offset, size, thread, what); break; }
+                }
+                if (write) alloc.MarkWritten(offset, size);
+                return ref alloc.Data[offset];
             }
             case StateSpace.Shared:
             {
@@ -137,6 +146,15 @@ internal sealed partial class BlockRunner
                     throw Fail(EmulatorCheck.SharedRace, ins, thread,
                         $"shared {what} of {size} bytes at offset {offset} conflicts with {(other == SharedRaceTracker.Several ? "accesses by several other threads" : $"an access by thread {ThreadOf(other)}")} since the last barrier (no bar.sync between them, and at least one side writes)");
                 if (!atomic) { if (write) SharedStores++; else SharedLoads++; }
+                if (!write || atomic)
+                    for (int i = offset; i < offset + size; i++)
+                        if (!_sharedWritten[i])
+                        {
+                            _pendingUninitialized ??= Fail(EmulatorCheck.UninitializedSharedRead, ins, thread,
+                                $"shared {what} of {size} bytes at offset {offset} reads byte {i}, which no thread of this block has written (shared memory starts undefined)");
+                            break;
+                        }
+                if (write) _sharedWritten.AsSpan(offset, size).Fill(true);
                 return ref _shared[offset];
             }
             case StateSpace.Local:
@@ -151,6 +169,25 @@ internal sealed partial class BlockRunner
                 throw Fail(EmulatorCheck.Unsupported, ins, thread, $"{what} in state space {space} is not supported");
         }
     }
+
+    private void CheckGlobalRace(in Instruction ins, DeviceMemory.Allocation alloc, int offset, int size, int thread, bool write, bool atomic)
+    {
+        var races = _globalRace!;
+        ulong me = GlobalRaceTracker.Tag(_linearBlock, thread >> 5, _phase);
+        string mine = atomic ? "atomic" : write ? "store" : "load", theirs = "store";
+        ulong other = atomic ? races.AtomicAccess(alloc, offset, size, me)
+            : write ? races.Write(alloc, offset, size, me, out theirs) : races.Read(alloc, offset, size, me);
+        if (other != 0)
+            throw Fail(EmulatorCheck.GlobalRace, ins, thread,
+                $"global {mine} of {size} bytes at 0x{alloc.Base + (ulong)offset:X} (offset {offset} of the allocation at 0x{alloc.Base:X}) conflicts with a {theirs} by {GlobalRaceTracker.Describe(other, _ctx.Grid)} in this launch; "
+                + "nothing orders them (different blocks, or different warps with no bar.sync between) and at least one is a plain store");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void UninitializedGlobal(in Instruction ins, DeviceMemory.Allocation alloc, int @byte, int offset, int size, int thread, string what) =>
+        _pendingUninitialized ??= Fail(EmulatorCheck.UninitializedGlobalRead, ins, thread,
+            $"global {what} of {size} bytes at 0x{alloc.Base + (ulong)offset:X} reads byte {@byte} of the {alloc.Data.Length}-byte allocation at 0x{alloc.Base:X}, "
+            + "which nothing has written since cuMemAlloc (no copy to the device, memset, kernel store, atomic or BLAS result)");
 
     private void AtomicOp(in Instruction ins, int w, int rb, uint exec)
     {

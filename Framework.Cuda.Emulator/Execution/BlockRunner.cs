@@ -40,6 +40,16 @@ internal sealed partial class BlockRunner
     // Set when a warp's only runnable lanes were parked ones: they then run (and fail the check) for real.
     private readonly bool[] _forced;
     private readonly byte[] _shared, _local;
+    // Per shared byte: written by some thread of this block (reads of unwritten bytes fail the launch).
+    private readonly bool[] _sharedWritten;
+    private readonly GlobalRaceTracker? _globalRace;
+    private ulong _linearBlock;
+    // Barrier phase of the running block: bar.sync releases so far (orders warps for the global race check).
+    private long _phase;
+    // The first read of unwritten global or shared bytes in this barrier phase. It is reported when the
+    // phase ends, so that a race the read is part of (another warp stores there later in the same
+    // phase), or any other failure of the phase, is reported first: the race is the cause.
+    private EmulatorCheckException? _pendingUninitialized;
     private readonly SharedRaceTracker _race = new();
     private readonly ulong[] _tmp = new ulong[32];
     private readonly int _ctaidX = -1, _ctaidY = -1, _ctaidZ = -1;
@@ -65,6 +75,8 @@ internal sealed partial class BlockRunner
         _exists = new uint[_warps]; _exited = new uint[_warps]; _waiting = new uint[_warps];
         _parked = new uint[_warps]; _forced = new bool[_warps];
         _shared = new byte[ctx.SharedBytes];
+        _sharedWritten = new bool[ctx.SharedBytes];
+        _globalRace = ctx.Races;
         _race.Resize(ctx.SharedBytes, _warps);
         _local = new byte[_k.LocalBytes * _threads];
         for (int w = 0; w < _warps; w++)
@@ -116,7 +128,17 @@ internal sealed partial class BlockRunner
     /// <summary>Runs block number <paramref name="linearBlock"/> (x fastest) to completion.</summary>
     public void Run(ulong linearBlock)
     {
+        Begin(linearBlock);
+        while (!Step()) { }
+    }
+
+    /// <summary>Makes block number <paramref name="linearBlock"/> (x fastest) this runner's block, at its first instruction.</summary>
+    public void Begin(ulong linearBlock)
+    {
         var g = _ctx.Grid;
+        _linearBlock = linearBlock;
+        _phase = 0;
+        _pendingUninitialized = null;
         _bx = (uint)(linearBlock % g.X);
         _by = (uint)(linearBlock / g.X % g.Y);
         _bz = (uint)(linearBlock / ((ulong)g.X * g.Y));
@@ -128,20 +150,28 @@ internal sealed partial class BlockRunner
         }
         Array.Clear(_pc);
         Array.Fill(_shared, _ctx.PoisonByte);
+        Array.Clear(_sharedWritten);
         Array.Fill(_local, _ctx.PoisonByte);
         _race.Barrier();
         _instructionLimit = Instructions + _ctx.MaxInstructionsPerBlock;
-        while (true)
+    }
+
+    /// <summary>
+    /// Runs every warp of the block until it waits at a barrier or has exited, then releases the
+    /// barrier: one barrier phase. Returns true when the block has finished.
+    /// </summary>
+    public bool Step()
+    {
+        bool anyWaiting = false;
+        for (int w = 0; w < _warps; w++)
         {
-            bool anyWaiting = false;
-            for (int w = 0; w < _warps; w++)
-            {
-                RunWarp(w);
-                anyWaiting |= _waiting[w] != 0;
-            }
-            if (!anyWaiting) return;
-            ReleaseBarrier();
+            RunWarp(w);
+            anyWaiting |= _waiting[w] != 0;
         }
+        if (_pendingUninitialized is { } uninitialized) throw uninitialized;
+        if (!anyWaiting) return true;
+        ReleaseBarrier();
+        return false;
     }
 
     /// <summary>
@@ -178,6 +208,7 @@ internal sealed partial class BlockRunner
             _waiting[w] = 0;
         }
         _race.Barrier();
+        _phase++;
     }
 
     /// <summary>

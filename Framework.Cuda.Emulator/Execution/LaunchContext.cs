@@ -22,6 +22,13 @@ internal sealed class LaunchContext
     public required long MaxInstructionsPerBlock { get; init; }
     /// <summary>Fill byte of shared and local memory at block start (their contents are undefined on a GPU).</summary>
     public required byte PoisonByte { get; init; }
+    /// <summary>
+    /// Checking mode: blocks run interleaved on one host thread (<see cref="BlockScheduler"/>) and global
+    /// accesses are race-tracked here; null when blocks run in parallel without race tracking.
+    /// </summary>
+    public GlobalRaceTracker? Races { get; init; }
+    /// <summary>Seed of the interleaving order in checking mode.</summary>
+    public int InterleaveSeed { get; init; }
     public int ThreadsPerBlock => (int)Block.Volume;
     public int WarpsPerBlock => (ThreadsPerBlock + 31) / 32;
 }

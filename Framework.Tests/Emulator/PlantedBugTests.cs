@@ -312,7 +312,13 @@ public class PlantedBugTests : EmulatorTestBase
             .visible .entry mixed()
             {
                 .shared .align 4 .u32 counter;
-                .reg .b32 %r<3>;
+                .reg .pred %p<2>;
+                .reg .b32 %r<4>;
+                // Thread 0 clears the counter first (an atomic on never-written shared memory is itself reported).
+                mov.u32 %r3, %tid.x;
+                setp.eq.u32 %p1, %r3, 0;
+                @%p1 st.shared.u32 [counter], 0;
+                bar.sync 0;
                 atom.shared.add.u32 %r1, [counter], 1;
                 ld.shared.u32 %r2, [counter];     // MIXED
                 ret;
