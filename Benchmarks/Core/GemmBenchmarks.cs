@@ -7,7 +7,7 @@ namespace Benchmarks;
 
 /// <summary>
 /// Square Sgemm C = A B at 256, 512, 1024 (the PyTorch anchor's shapes). Floor: GFLOP/s against
-/// PyTorch+OpenBLAS from /work/shared/anchors/torch_ops_cpu.py run in the same session.
+/// PyTorch+OpenBLAS from ../shared/anchors/torch_ops_cpu.py run in the same session.
 /// </summary>
 [Config(typeof(GflopsConfig))]
 public unsafe class GemmBenchmarks
