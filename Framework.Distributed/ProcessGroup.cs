@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Framework.Distributed;
@@ -202,6 +203,56 @@ public sealed unsafe class ProcessGroup : IDisposable
             Wait(&request, $"AllReduce({op}) of {count} {typeof(T).Name} values");
         }
         if (op == ReduceOp.Average) Divide(buffer, WorldSize);
+    }
+
+    /// <summary>
+    /// Starts an in-place all-reduce of a PINNED buffer (GC.AllocateArray(pinned: true)) and returns at
+    /// once; <see cref="Work.Wait"/> finishes it (with this group's deadline) and applies Average.
+    /// </summary>
+    internal Work StartAllReduce<T>(T[] pinned, int count, ReduceOp op) where T : unmanaged
+    {
+        IntPtr type = TypeOf<T>("AllReduce");
+        IntPtr mpiOp = op == ReduceOp.Max ? Mpi.OpMax : Mpi.OpSum;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        IntPtr request = IntPtr.Zero;
+        if (count > 0)
+        {
+            void* p = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+            Check(Mpi.Iallreduce((void*)1, p, count, type, mpiOp, _comm, &request), "MPI_Iallreduce");
+        }
+        return new Work(this, request, $"AllReduce({op}) of {count} {typeof(T).Name} values (a gradient bucket)",
+            op == ReduceOp.Average ? () => Divide(pinned.AsSpan(0, count), WorldSize) : null);
+    }
+
+    /// <summary>A collective in flight, from <see cref="StartAllReduce{T}"/>.</summary>
+    internal sealed class Work(ProcessGroup group, IntPtr request, string what, Action? finish)
+    {
+        private IntPtr _request = request;
+        private bool _done = request == IntPtr.Zero;
+        private bool _finished;
+
+        /// <summary>Lets MPI progress the collective (Open MPI progresses only inside MPI calls); true when complete.</summary>
+        public bool Test()
+        {
+            if (_done) return true;
+            int flag;
+            fixed (IntPtr* r = &_request) Check(Mpi.Test(r, &flag, null), "MPI_Test");
+            _done = flag != 0;
+            return _done;
+        }
+
+        /// <summary>Waits for completion against the group's deadline (aborting the job past it).</summary>
+        public void Wait()
+        {
+            if (!_done)
+            {
+                fixed (IntPtr* r = &_request) group.Wait(r, what);
+                _done = true;
+            }
+            if (_finished) return;
+            _finished = true;
+            finish?.Invoke();
+        }
     }
 
     private static void Divide<T>(Span<T> buffer, int n) where T : unmanaged
