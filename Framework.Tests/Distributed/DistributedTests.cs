@@ -86,6 +86,10 @@ public class DistributedTests
     [TestCase("emulated")]
     public void SyncBatchNormEqualsBatchNorm2dOverTheWholeBatch(string device) => Passes("syncbn", device);
 
+    [TestCase("cpu")]
+    [TestCase("emulated")]
+    public void DistributedDataParallelEqualsOneProcessOnTheWholeBatch(string device) => Passes("ddp", device);
+
     [Test]
     public void StalledRankMakesTheOthersAbortWithinTheTimeout()
     {
