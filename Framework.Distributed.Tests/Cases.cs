@@ -5,7 +5,7 @@ namespace Framework.Distributed.Tests;
 /// <summary>The multi-process test cases (each run on every rank of one mpirun job).</summary>
 internal static class Cases
 {
-    public static readonly string[] Names = ["collectives", "syncbn", "ddp", "stall", "throw", "kill"];
+    public static readonly string[] Names = ["collectives", "syncbn", "ddp", "stall", "throw", "kill", "bench"];
 
     public static void Run(string name, ProcessGroup group, Device device)
     {
@@ -17,6 +17,7 @@ internal static class Cases
             case "stall": Stall(group); break;
             case "throw": Throw(group); break;
             case "kill": Kill(group); break;
+            case "bench": Bench.Run(group); break;
             default: throw new ArgumentException($"unknown case '{name}'; expected one of {string.Join(", ", Names)}");
         }
     }

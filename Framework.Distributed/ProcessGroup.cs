@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -114,9 +115,9 @@ public sealed unsafe class ProcessGroup : IDisposable
         ArgumentNullException.ThrowIfNull(tensor);
         switch (tensor.DType)
         {
-            case DType.Float32: Staged<float>(tensor, buf => AllReduce(buf.AsSpan(), op)); break;
-            case DType.Float64: Staged<double>(tensor, buf => AllReduce(buf.AsSpan(), op)); break;
-            case DType.Int64: Staged<long>(tensor, buf => AllReduce(buf.AsSpan(), op)); break;
+            case DType.Float32: Staged<float>(tensor, buf => AllReduce(buf, op)); break;
+            case DType.Float64: Staged<double>(tensor, buf => AllReduce(buf, op)); break;
+            case DType.Int64: Staged<long>(tensor, buf => AllReduce(buf, op)); break;
             default: throw UnsupportedDType("AllReduce", tensor.DType);
         }
     }
@@ -127,9 +128,9 @@ public sealed unsafe class ProcessGroup : IDisposable
         ArgumentNullException.ThrowIfNull(tensor);
         switch (tensor.DType)
         {
-            case DType.Float32: Staged<float>(tensor, buf => Broadcast(buf.AsSpan(), root)); break;
-            case DType.Float64: Staged<double>(tensor, buf => Broadcast(buf.AsSpan(), root)); break;
-            case DType.Int64: Staged<long>(tensor, buf => Broadcast(buf.AsSpan(), root)); break;
+            case DType.Float32: Staged<float>(tensor, buf => Broadcast(buf, root)); break;
+            case DType.Float64: Staged<double>(tensor, buf => Broadcast(buf, root)); break;
+            case DType.Int64: Staged<long>(tensor, buf => Broadcast(buf, root)); break;
             default: throw UnsupportedDType("Broadcast", tensor.DType);
         }
     }
@@ -161,20 +162,43 @@ public sealed unsafe class ProcessGroup : IDisposable
         return result;
     }
 
-    /// <summary>Copies the tensor's values to a host buffer, runs <paramref name="collective"/> on it and writes the result back.</summary>
-    private static void Staged<T>(Tensor tensor, Action<T[]> collective) where T : unmanaged
+    /// <summary>
+    /// Runs <paramref name="collective"/> on the tensor's values: in place on a contiguous CPU tensor's own
+    /// (native, unmoving) memory; otherwise through a pooled host buffer, downloaded and uploaded back
+    /// (device tensors: the host staging).
+    /// </summary>
+    private static void Staged<T>(Tensor tensor, SpanAction<T> collective) where T : unmanaged
     {
-        T[] buf = tensor.ToArray<T>();
-        collective(buf);
         using var noGrad = Tensor.NoGrad();
-        using var host = FromHost<T>(buf, tensor.Shape);
-        if (tensor.Device == Device.Cpu) tensor.CopyFrom(host);
-        else
+        if (tensor.Device == Device.Cpu && tensor.IsContiguous)
         {
-            using var dev = host.To(tensor.Device);
-            tensor.CopyFrom(dev);
+            collective(Framework.Backends.Cpu.CpuBackend.Span<T>(tensor));
+            tensor.BumpVersion();
+            return;
         }
+        int n = Count(tensor.Numel, "collective");
+        T[] buf = ArrayPool<T>.Shared.Rent(n);
+        try
+        {
+            var span = buf.AsSpan(0, n);
+            using (var c = tensor.ContiguousOwned()) c.Backend.Download(c, MemoryMarshal.AsBytes(span));
+            collective(span);
+            if (tensor.IsContiguous)
+            {
+                tensor.Backend.Upload(MemoryMarshal.AsBytes(span), tensor);
+                tensor.BumpVersion();
+            }
+            else
+            {
+                using var host = FromHost<T>(span, tensor.Shape);
+                using var moved = host.To(tensor.Device);
+                tensor.CopyFrom(moved);
+            }
+        }
+        finally { ArrayPool<T>.Shared.Return(buf); }
     }
+
+    private delegate void SpanAction<T>(Span<T> span);
 
     private static Tensor FromHost<T>(ReadOnlySpan<T> data, int[] shape) where T : unmanaged
     {
