@@ -12,8 +12,19 @@ if (args.Length < 1)
     return 2;
 }
 string name = args[0];
-var device = args.Length > 1 && args[1] == "emulated" ? Device.CudaEmulated(0) : Device.Cpu;
-if (device != Device.Cpu) EmulatedCuda.Register(maxDegreeOfParallelism: 1);
+string deviceName = args.Length > 1 ? args[1] : "cpu";
+var device = deviceName switch { "emulated" => Device.CudaEmulated(0), "cuda" => Device.Cuda(0), _ => Device.Cpu };
+if (deviceName == "emulated") EmulatedCuda.Register(maxDegreeOfParallelism: 1);
+if (deviceName == "cuda")
+{
+    // Refused, not skipped: the NUnit side ignores the native case with the probe's reason before launching.
+    if (Framework.Cuda.NativeCudaDriver.Probe(0) is { } why)
+    {
+        Console.Error.WriteLine($"no usable CUDA GPU: {why}");
+        return 3;
+    }
+    Framework.Cuda.CudaBackend.Register();
+}
 double timeoutS = double.Parse(Environment.GetEnvironmentVariable("DIST_TEST_TIMEOUT_S") ?? "30", System.Globalization.CultureInfo.InvariantCulture);
 using var group = ProcessGroup.FromEnvironment(TimeSpan.FromSeconds(timeoutS));
 try

@@ -13,9 +13,9 @@ namespace Framework.Distributed;
 /// </summary>
 /// <remarks>
 /// <para>Tensors of any device take part: host tensors are copied into a managed buffer, reduced by MPI and
-/// copied back; device tensors (CUDA or the emulated device) are staged through the host the same way.
-/// (An NCCL path for CUDA tensors is not built yet: see the project README.) Supported dtypes: float32,
-/// float64, int64.</para>
+/// copied back; CUDA tensors go through NCCL (<c>libnccl.so.2</c>) where present (all-reduce and broadcast;
+/// see <see cref="UseNccl"/>), and are otherwise staged through the host like the emulated device's.
+/// Supported dtypes: float32, float64, int64.</para>
 /// <para>Failure behaviour: every collective is a non-blocking MPI call (MPI_Iallreduce, MPI_Ibcast,
 /// MPI_Iallgather) polled with MPI_Test against a deadline of <see cref="Timeout"/> (default 60 s). A peer
 /// that died, hangs or threw (and so never joins the collective) makes the waiting ranks print
@@ -109,10 +109,34 @@ public sealed unsafe class ProcessGroup : IDisposable
         return x;
     }
 
+    /// <summary>
+    /// Whether CUDA tensors go through NCCL when <c>libnccl.so.2</c> is present (default true; every rank must
+    /// agree). Without NCCL, or false, they are staged through the host over MPI.
+    /// </summary>
+    public bool UseNccl { get; set; } = true;
+
+    /// <summary>Why NCCL is not used for CUDA tensors on this machine, or null when it is available.</summary>
+    public static string? NcclUnavailableReason => Nccl.Missing;
+
+    private NcclCommunicator? _nccl;
+
+    // The NCCL communicator for a CUDA tensor, made on the first CUDA collective (which every rank runs);
+    // null for other devices, strided tensors, or without NCCL.
+    private NcclCommunicator? NcclFor(Tensor t)
+    {
+        if (t.Device.Type != DeviceType.Cuda || !t.IsContiguous || !UseNccl || Nccl.Missing is not null) return null;
+        return _nccl ??= new NcclCommunicator(this);
+    }
+
     /// <summary>Reduces <paramref name="tensor"/> over every rank, in place; every rank gets the result.</summary>
     public void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Numel > 0 && !(op == ReduceOp.Average && tensor.DType == DType.Int64) && NcclFor(tensor) is { } nccl)
+        {
+            nccl.AllReduce(tensor, op);
+            return;
+        }
         switch (tensor.DType)
         {
             case DType.Float32: Staged<float>(tensor, buf => AllReduce(buf, op)); break;
@@ -126,6 +150,11 @@ public sealed unsafe class ProcessGroup : IDisposable
     public void Broadcast(Tensor tensor, int root = 0)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Numel > 0 && root >= 0 && root < WorldSize && NcclFor(tensor) is { } nccl)
+        {
+            nccl.Broadcast(tensor, root);
+            return;
+        }
         switch (tensor.DType)
         {
             case DType.Float32: Staged<float>(tensor, buf => Broadcast(buf, root)); break;
@@ -359,6 +388,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         if (typeof(T) == typeof(float)) return Mpi.Float;
         if (typeof(T) == typeof(double)) return Mpi.Double;
         if (typeof(T) == typeof(long)) return Mpi.Int64;
+        if (typeof(T) == typeof(byte)) return Mpi.Byte;
         throw new NotSupportedException($"ProcessGroup.{what} expected float, double or long values, got {typeof(T).Name}");
     }
 
@@ -378,6 +408,8 @@ public sealed unsafe class ProcessGroup : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        _nccl?.Dispose();
+        _nccl = null;
         _disposed = true;
         int flag;
         if (Mpi.Finalized(&flag) == Mpi.Success && flag == 0) Mpi.Finalize();

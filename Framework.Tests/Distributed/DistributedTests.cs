@@ -42,11 +42,11 @@ public class DistributedTests
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
-    private (int Code, string Output, TimeSpan Elapsed) Launch(string testCase, string device = "cpu", double timeoutS = 30, int hardLimitS = 240) =>
-        LaunchProgram([_runner, testCase, device], timeoutS, hardLimitS);
+    private (int Code, string Output, TimeSpan Elapsed) Launch(string testCase, string device = "cpu", double timeoutS = 30, int hardLimitS = 240, int ranks = Ranks) =>
+        LaunchProgram([_runner, testCase, device], timeoutS, hardLimitS, ranks);
 
     /// <summary>mpirun -np 2 dotnet with <paramref name="dotnetArgs"/> (a dll and its arguments), under a hard deadline.</summary>
-    private (int Code, string Output, TimeSpan Elapsed) LaunchProgram(string[] dotnetArgs, double timeoutS = 30, int hardLimitS = 240)
+    private (int Code, string Output, TimeSpan Elapsed) LaunchProgram(string[] dotnetArgs, double timeoutS = 30, int hardLimitS = 240, int ranks = Ranks)
     {
         string what = string.Join(" ", dotnetArgs.Select(Path.GetFileName));
         var psi = new ProcessStartInfo(_mpirun)
@@ -56,7 +56,7 @@ public class DistributedTests
             UseShellExecute = false,
         };
         // As root (CI) Open MPI refuses to start without these; in a container, shared memory without CMA.
-        foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", Ranks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "dotnet" }.Concat(dotnetArgs))
             psi.ArgumentList.Add(a);
         psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
@@ -94,6 +94,22 @@ public class DistributedTests
     [TestCase("cpu")]
     [TestCase("emulated")]
     public void DistributedDataParallelEqualsOneProcessOnTheWholeBatch(string device) => Passes("ddp", device);
+
+    /// <summary>
+    /// CUDA tensors through NCCL on a real GPU: one rank (NCCL refuses two ranks on one GPU, and the GPU
+    /// machines here have one), which still runs the bootstrap over MPI and every NCCL call. Ignored with the
+    /// reason where there is no GPU or no libnccl.so.2.
+    /// </summary>
+    [Test]
+    [Category(TestDevices.CudaNativeCategory)]
+    public void CollectivesOnCudaThroughNccl()
+    {
+        if (Framework.Cuda.NativeCudaDriver.Probe(0) is { } why) Assert.Ignore($"no usable CUDA GPU: {why}");
+        if (Framework.Distributed.ProcessGroup.NcclUnavailableReason is { } missing) Assert.Ignore($"NCCL unavailable: {missing}");
+        var (code, output, _) = Launch("collectives", "cuda", ranks: 1);
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("rank 0: PASS collectives"), output);
+    }
 
     /// <summary>Digits --distributed (2 processes, DDP + SyncBatchNorm) reaches the single process's held-out accuracy; only rank 0 prints.</summary>
     [Test]
