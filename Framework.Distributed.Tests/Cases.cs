@@ -5,7 +5,7 @@ namespace Framework.Distributed.Tests;
 /// <summary>The multi-process test cases (each run on every rank of one mpirun job).</summary>
 internal static class Cases
 {
-    public static readonly string[] Names = ["collectives", "syncbn", "ddp", "stall", "throw", "kill", "bench"];
+    public static readonly string[] Names = ["collectives", "syncbn", "ddp", "stall", "throw", "kill", "bench", "ddpbench"];
 
     public static void Run(string name, ProcessGroup group, Device device)
     {
@@ -18,6 +18,7 @@ internal static class Cases
             case "throw": Throw(group); break;
             case "kill": Kill(group); break;
             case "bench": Bench.Run(group); break;
+            case "ddpbench": DdpBench.Run(group); break;
             default: throw new ArgumentException($"unknown case '{name}'; expected one of {string.Join(", ", Names)}");
         }
     }

@@ -78,6 +78,12 @@ public sealed class DistributedDataParallel : Layer
     /// <summary>The number of gradient buckets (each one all-reduce per backward pass).</summary>
     public int BucketCount => _buckets.Count;
 
+    /// <summary>
+    /// Time spent at the end of backward passes waiting for gradient all-reduces to finish (the
+    /// communication NOT hidden behind backward), summed over passes; for measurements.
+    /// </summary>
+    public TimeSpan ExposedCommunication { get; private set; }
+
     /// <summary>Runs the wrapped module.</summary>
     public override Tensor Forward(Tensor input) => Module.Forward(input);
 
@@ -148,6 +154,7 @@ public sealed class DistributedDataParallel : Layer
 
     private void FinishPass()
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             LaunchReady(finishing: true);
@@ -166,6 +173,7 @@ public sealed class DistributedDataParallel : Layer
             }
             _nextLaunch = 0;
             _passActive = false;
+            ExposedCommunication += System.Diagnostics.Stopwatch.GetElapsedTime(start);
         }
     }
 
