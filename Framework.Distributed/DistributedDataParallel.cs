@@ -32,6 +32,7 @@ public sealed class DistributedDataParallel : Layer
     private readonly Dictionary<Tensor, Bucket> _bucketOf = new(ReferenceEqualityComparer.Instance);
     private int _noSync;
     private bool _passActive;
+    private long _pass;
     private int _nextLaunch;
 
     /// <summary>Wraps <paramref name="module"/> (registered as child "module", as in PyTorch's state dicts).</summary>
@@ -130,9 +131,14 @@ public sealed class DistributedDataParallel : Layer
     private void OnGradReady(Tensor p)
     {
         if (_noSync > 0) return;
+        if (_passActive && _pass != Engine.CurrentPass)
+            throw new InvalidOperationException(
+                "DistributedDataParallel: an earlier backward pass failed after it had started gradient all-reduces, so this rank's collectives " +
+                "are out of step with the other ranks'; the job cannot continue (call ProcessGroup.Abort)");
         if (!_passActive)
         {
             _passActive = true;
+            _pass = Engine.CurrentPass;
             Engine.QueueCallback(FinishPass);
         }
         var bucket = _bucketOf[p];

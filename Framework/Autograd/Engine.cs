@@ -102,6 +102,7 @@ internal static class Engine
             seed = ReferenceEquals(c, gradient) ? c.Alias() : c;
         }
 
+        t_pass++;
         var previousCallbacks = t_finalCallbacks;
         var finalCallbacks = t_finalCallbacks = [];
         try
@@ -179,6 +180,10 @@ internal static class Engine
     }
 
     [ThreadStatic] private static List<Action>? t_finalCallbacks;
+    [ThreadStatic] private static long t_pass;
+
+    /// <summary>Numbers this thread's backward passes (a hook tells a new pass from the one it saw last).</summary>
+    internal static long CurrentPass => t_pass;
 
     /// <summary>
     /// Runs <paramref name="callback"/> once the current backward pass has finished its walk (PyTorch's
