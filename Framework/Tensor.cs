@@ -141,6 +141,14 @@ public sealed partial class Tensor : IDisposable
     public Tensor? Grad { get; set; }
 
     /// <summary>
+    /// Internal hook (PyTorch's <c>register_post_accumulate_grad_hook</c>) for leaves: the engine calls it
+    /// with this tensor once its <see cref="Grad"/> is final for the running backward pass (after the last
+    /// of the pass's gradients into this leaf is accumulated). Framework.Distributed's DDP uses it to start
+    /// a bucket's all-reduce while backward goes on.
+    /// </summary>
+    internal Action<Tensor>? PostAccumulateGradHook { get; set; }
+
+    /// <summary>
     /// Releases this tensor's reference to its storage. The memory is returned when the last view
     /// (and the last tensor saved for backward) is released. Safe to call more than once.
     /// </summary>

@@ -102,13 +102,37 @@ internal static class Engine
             seed = ReferenceEquals(c, gradient) ? c.Alias() : c;
         }
 
-        if (root.GradFn is null)
+        t_pass++;
+        var previousCallbacks = t_finalCallbacks;
+        var finalCallbacks = t_finalCallbacks = [];
+        try
         {
-            AccumulateLeaf(root, seed);
-            return;
+            if (root.GradFn is null)
+            {
+                AccumulateLeaf(root, seed);
+                RunHook(root, null);
+            }
+            else Walk(root, order, seed, retainGraph);
+            // Callbacks queued during the walk (Distributed's DDP: finish its gradient all-reduces).
+            for (int i = 0; i < finalCallbacks.Count; i++) finalCallbacks[i]();
         }
+        finally { t_finalCallbacks = previousCallbacks; }
+    }
 
-        root.GradFn.PendingGrad = seed;
+    private static void Walk(Tensor root, List<Node> order, Tensor seed, bool retainGraph)
+    {
+        // How many edges lead into each hooked leaf: its hook runs after the last one's gradient is
+        // accumulated, i.e. when the leaf's gradient is final for this backward pass.
+        Dictionary<Tensor, int>? pendingLeaves = null;
+        foreach (var node in order)
+            foreach (var e in node.Edges)
+                if (e.Leaf is { PostAccumulateGradHook: not null } hooked)
+                {
+                    pendingLeaves ??= new(ReferenceEqualityComparer.Instance);
+                    pendingLeaves[hooked] = pendingLeaves.GetValueOrDefault(hooked) + 1;
+                }
+
+        root.GradFn!.PendingGrad = seed;
         try
         {
             foreach (var node in order)
@@ -135,7 +159,11 @@ internal static class Engine
                             next.PendingGrad = sum;
                         }
                     }
-                    else if (edge.Leaf is { } leaf) AccumulateLeaf(leaf, g);
+                    else if (edge.Leaf is { } leaf)
+                    {
+                        AccumulateLeaf(leaf, g);
+                        RunHook(leaf, pendingLeaves);
+                    }
                     else g.Dispose();
                 }
             }
@@ -149,6 +177,35 @@ internal static class Engine
                 if (!retainGraph) node.Release();
             }
         }
+    }
+
+    [ThreadStatic] private static List<Action>? t_finalCallbacks;
+    [ThreadStatic] private static long t_pass;
+
+    /// <summary>Numbers this thread's backward passes (a hook tells a new pass from the one it saw last).</summary>
+    internal static long CurrentPass => t_pass;
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> once the current backward pass has finished its walk (PyTorch's
+    /// <c>Variable._execution_engine.queue_callback</c>); only valid from inside a backward pass (a hook).
+    /// </summary>
+    internal static void QueueCallback(Action callback) =>
+        (t_finalCallbacks ?? throw new InvalidOperationException("Engine.QueueCallback: no backward pass is running on this thread")).Add(callback);
+
+    // A leaf's post-accumulate hook runs once its last pending edge has delivered (or at once for a root leaf).
+    private static void RunHook(Tensor leaf, Dictionary<Tensor, int>? pending)
+    {
+        if (leaf.PostAccumulateGradHook is not { } hook) return;
+        if (pending is not null && pending.TryGetValue(leaf, out int left))
+        {
+            if (left > 1)
+            {
+                pending[leaf] = left - 1;
+                return;
+            }
+            pending.Remove(leaf);
+        }
+        hook(leaf);
     }
 
     /// <summary>

@@ -23,8 +23,13 @@ public sealed class DataLoader : IEnumerable<Tensor[]>
     /// <param name="dropLast">Skip a final batch smaller than <paramref name="batchSize"/>.</param>
     /// <param name="generator">The seeded generator the permutations come from.</param>
     /// <param name="device">Where batches are delivered (default: the dataset's device).</param>
-    public DataLoader(TensorDataset dataset, int batchSize, bool shuffle = false, bool dropLast = false, Generator? generator = null, Device? device = null)
+    /// <param name="sampler">Chooses the indices of each epoch (e.g. a DistributedSampler's shard); excludes <paramref name="shuffle"/>.</param>
+    public DataLoader(TensorDataset dataset, int batchSize, bool shuffle = false, bool dropLast = false, Generator? generator = null, Device? device = null,
+        ISampler? sampler = null)
     {
+        if (sampler is not null && shuffle)
+            throw new ArgumentException("DataLoader: sampler and shuffle are mutually exclusive (the sampler decides the order)", nameof(shuffle));
+        Sampler = sampler;
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"DataLoader expected batchSize > 0, got {batchSize}");
         if (shuffle && generator is null) throw new ArgumentException("DataLoader with shuffle needs a seeded Generator (pass generator: new Generator(seed))", nameof(generator));
@@ -52,15 +57,25 @@ public sealed class DataLoader : IEnumerable<Tensor[]>
     public Device? Device { get; }
 
     /// <summary>Batches per epoch.</summary>
-    public int Count => DropLast ? Dataset.Count / BatchSize : (int)(((long)Dataset.Count + BatchSize - 1) / BatchSize); // long: n + batch - 1 overflows int for huge batches
+    public int Count => DropLast ? Samples / BatchSize : (int)(((long)Samples + BatchSize - 1) / BatchSize);
+
+    /// <summary>The sampler choosing each epoch's indices; null for all samples (shuffled or in order).</summary>
+    public ISampler? Sampler { get; }
+
+    private int Samples => Sampler?.Length(Dataset.Count) ?? Dataset.Count; // long: n + batch - 1 overflows int for huge batches
 
     /// <summary>One epoch of batches.</summary>
     public IEnumerator<Tensor[]> GetEnumerator()
     {
-        int n = Dataset.Count;
-        var order = new int[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        if (Shuffle) _generator!.Shuffle(order.AsSpan());
+        int[] order;
+        if (Sampler is not null) order = Sampler.Indices(Dataset.Count);
+        else
+        {
+            order = new int[Dataset.Count];
+            for (int i = 0; i < order.Length; i++) order[i] = i;
+            if (Shuffle) _generator!.Shuffle(order.AsSpan());
+        }
+        int n = order.Length;
         Tensor[]? current = null;
         try
         {

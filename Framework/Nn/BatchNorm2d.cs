@@ -49,6 +49,7 @@ public sealed class BatchNorm2d : NormBase
         if (input.Dim != 4)
             throw new ArgumentException($"BatchNorm2d expected 4D input (N, C, H, W), got {input.Dim}D input {Shapes.Format(input.Shape)}");
         CheckCommon(input, 1);
+        if (Training && SynchronizedForward is { } sync) return sync(this, input);
         if (input.Numel == 0) return F.EmptyOutput(input);
         bool useBatchStats = Training || !TrackRunningStats;
         if (useBatchStats && input.Numel / NumFeatures <= 1)
@@ -63,6 +64,13 @@ public sealed class BatchNorm2d : NormBase
         if (update) CountBatch();
         return y;
     }
+
+    /// <summary>
+    /// Set by Framework.Distributed's <c>SyncBatchNorm.Convert</c>: the training forward with batch statistics
+    /// merged across processes. A hook on this very module (instead of a new module in its place) keeps
+    /// every field that refers to it, its state dict and its parameters' identity (optimizers hold them).
+    /// </summary>
+    internal Func<BatchNorm2d, Tensor, Tensor>? SynchronizedForward { get; set; }
 
     /// <inheritdoc/>
     public override string ToString() =>

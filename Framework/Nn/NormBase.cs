@@ -132,14 +132,14 @@ public abstract class NormBase : Layer
     public abstract override Tensor Forward(Tensor input);
 
     /// <summary>The factor of the running update for the next training batch.</summary>
-    private protected double NextFactor()
+    internal double NextFactor()
     {
         long n = NumBatchesTracked!.Item<long>() + 1;
         if (Schedule is not null) return Schedule.Factor(n);
         return Momentum ?? 1.0 / n;
     }
 
-    private protected void CountBatch()
+    internal void CountBatch()
     {
         using var noGrad = Tensor.NoGrad();
         NumBatchesTracked!.AddInPlace(1.0);

@@ -33,23 +33,44 @@ public static class DigitsApp
         var outDir = new Option<string>("--out") { Description = "directory for checkpoint.safetensors, metrics.svg and metrics.csv", DefaultValueFactory = _ => "digits-out" };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --out" };
         var limit = new Option<int>("--limit") { Description = "use at most this many training and held-out images (0: all)", DefaultValueFactory = _ => 0 };
+        var distributed = new Option<bool>("--distributed")
+        {
+            Description = "data-parallel over the processes of `mpirun -np N` (DistributedDataParallel + SyncBatchNorm; " +
+                "--batch-size is the global batch, split evenly; only rank 0 prints and writes files)",
+        };
         var root = new RootCommand("Trains a small CNN (Conv-BatchNorm-ReLU-Conv-InstanceNorm-ReLU-MaxPool-Linear) on handwritten digits.")
         {
-            device, epochs, batch, lr, seed, data, outDir, resume, limit,
+            device, epochs, batch, lr, seed, data, outDir, resume, limit, distributed,
         };
         var parsed = root.Parse(args);
         if (args.Any(a => a is "--help" or "-h" or "-?" or "--version")) return parsed.Invoke();
         if (parsed.Errors.Count > 0) return Fail(error, parsed.Errors[0].Message);
         var o = new TrainingOptions(parsed.GetValue(device)!, parsed.GetValue(epochs), parsed.GetValue(batch), parsed.GetValue(lr),
-            parsed.GetValue(seed), parsed.GetValue(data), parsed.GetValue(outDir)!, parsed.GetValue(resume), parsed.GetValue(limit));
+            parsed.GetValue(seed), parsed.GetValue(data), parsed.GetValue(outDir)!, parsed.GetValue(resume), parsed.GetValue(limit))
+        { Distributed = parsed.GetValue(distributed) };
         if (o.Epochs <= 0) return Fail(error, $"--epochs must be positive, got {o.Epochs}");
         if (o.BatchSize <= 0) return Fail(error, $"--batch-size must be positive, got {o.BatchSize}");
         if (!(o.Lr > 0) || !double.IsFinite(o.Lr)) return Fail(error, $"--lr must be a positive number, got {o.Lr}");
         if (o.Limit < 0) return Fail(error, $"--limit must be 0 (all) or positive, got {o.Limit}");
         if (ResolveDevice(o.Device, out var why) is not { } dev) return Fail(error, $"--device {o.Device}: {why}");
+        Framework.Distributed.ProcessGroup? group = null;
+        if (o.Distributed)
+        {
+            if (!Framework.Distributed.ProcessGroup.IsAvailable)
+                return Fail(error, "--distributed needs Open MPI (libmpi.so.40: apt-get install openmpi-bin) and mpirun -np N");
+            group = Framework.Distributed.ProcessGroup.FromEnvironment();
+            if (o.BatchSize % group.WorldSize != 0)
+            {
+                int code = Fail(error, $"--batch-size {o.BatchSize} must be divisible by the {group.WorldSize} processes (it is the global batch)");
+                group.Dispose();
+                return code;
+            }
+            // Only rank 0 reports progress.
+            if (group.Rank != 0) output = TextWriter.Null;
+        }
         try
         {
-            return new Trainer(o, dev, output).Run();
+            return new Trainer(o, dev, output, group).Run();
         }
         catch (UsageException e)
         {
@@ -59,6 +80,16 @@ public static class DigitsApp
         {
             // A backend that lacks an op the network needs (a build without some kernels) says which one.
             return Fail(error, $"--device {o.Device}: {e.Message}");
+        }
+        catch (Exception e) when (group is not null)
+        {
+            // Another rank would wait in a collective: end the whole job now with this rank's reason.
+            group.Abort($"Digits failed: {e.Message}");
+            throw;
+        }
+        finally
+        {
+            group?.Dispose();
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Framework;
 using Framework.Data;
+using Framework.Distributed;
 using Framework.IO;
 using Framework.Nn;
 using Framework.Optim;
@@ -13,7 +14,7 @@ namespace Digits;
 /// schedule + history) and one plot per epoch. Resuming reproduces an uninterrupted run: the split
 /// and each epoch's shuffling depend only on the seed and the epoch number.
 /// </summary>
-internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? output)
+internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? output, ProcessGroup? group = null)
 {
     private const string CheckpointName = "checkpoint.safetensors";
     private const int EvalBatch = 256;
@@ -31,25 +32,30 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { throw new UsageException($"--out {o.OutDir}: {e.Message}", e); }
 
         using var model = DigitsNet.Build(train.Height, train.Width, classes, new Generator(o.Seed), device);
+        bool writer = group is null || group.Rank == 0;
         using var opt = new Adam(model.Parameters(), o.Lr);
         var sched = new CosineAnnealingLR(opt, o.Epochs);
         var history = new List<EpochMetrics>();
         if (o.Resume) Resume(model, opt, sched, history, dataName);
+        // Distributed: BatchNorm statistics over the global batch, gradients averaged over the ranks
+        // (the wrap also broadcasts rank 0's weights, so every replica starts equal).
+        using var ddp = group is null ? null : new DistributedDataParallel(SyncBatchNorm.Convert(model, group), group);
 
         using var scope = new TensorScope();
         var trainSet = train.ToDataset();
         var testSet = test.ToDataset();
         ProgressViews.Run(output, view =>
         {
+            if (group is not null) view.Line($"distributed: {group.WorldSize} processes, {o.BatchSize / group.WorldSize} samples each per step (DistributedDataParallel, SyncBatchNorm)");
             view.Line($"{dataName}: {train.Count} training and {test.Count} held-out images of {train.Height}x{train.Width}, {classes} classes; " +
                 $"{model.Parameters().Sum(p => p.Numel)} parameters on {device}; Adam lr {o.Lr.ToString(CultureInfo.InvariantCulture)}, batch {o.BatchSize}");
             if (history.Count > 0) view.Line($"resumed after epoch {history.Count} from {CheckpointPath}");
             for (int epoch = history.Count; epoch < o.Epochs; epoch++)
             {
-                var m = TrainEpoch(model, opt, trainSet, testSet, epoch, view);
+                var m = TrainEpoch(model, (Layer?)ddp ?? model, opt, trainSet, testSet, epoch, view);
                 sched.Step();
                 history.Add(m);
-                Save(model, opt, sched, history, dataName);
+                if (writer) Save(model, opt, sched, history, dataName);
                 double mean = history.Skip(Math.Max(0, history.Count - 3)).Average(h => h.Seconds);
                 view.EndEpoch(m, o.Epochs, mean * (o.Epochs - epoch - 1));
             }
@@ -107,11 +113,19 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
         return new LabeledImages(px, indices.Select(i => d.Labels[i]).ToArray(), d.Height, d.Width, d.MaxValue);
     }
 
-    private EpochMetrics TrainEpoch(Sequential model, Optimizer opt, TensorDataset trainSet, TensorDataset testSet, int epoch, IProgressView view)
+    private EpochMetrics TrainEpoch(Sequential model, Layer net, Optimizer opt, TensorDataset trainSet, TensorDataset testSet, int epoch, IProgressView view)
     {
         var clock = Stopwatch.StartNew();
         // Each epoch's order comes from (seed, epoch) alone, so a resumed run shuffles as an uninterrupted one.
-        var loader = new DataLoader(trainSet, o.BatchSize, shuffle: true, generator: new Generator(o.Seed * 1_000_003UL + (ulong)epoch + 1), device: device);
+        ulong shuffleSeed = o.Seed * 1_000_003UL + (ulong)epoch + 1;
+        DataLoader loader;
+        if (group is null) loader = new DataLoader(trainSet, o.BatchSize, shuffle: true, generator: new Generator(shuffleSeed), device: device);
+        else
+        {
+            // Disjoint shards of one seeded permutation; each rank takes its share of every global batch.
+            var sampler = new DistributedSampler(group, shuffle: true, seed: shuffleSeed);
+            loader = new DataLoader(trainSet, o.BatchSize / group.WorldSize, device: device, sampler: sampler);
+        }
         view.BeginEpoch(epoch + 1, o.Epochs, trainSet.Count);
         model.Train();
         double lossSum = 0;
@@ -120,7 +134,7 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
         foreach (var batch in loader)
         {
             using var step = new TensorScope();
-            var logits = model.Forward(batch[0]);
+            var logits = net.Forward(batch[0]);
             var loss = F.CrossEntropy(logits, batch[1]);
             opt.ZeroGrad();
             loss.Backward();
@@ -130,6 +144,13 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
             correct += Correct(logits, batch[1]);
             seen += n;
             view.Update(seen, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds);
+        }
+        if (group is not null)
+        {
+            // The epoch's training metrics over every rank's samples.
+            var sums = new[] { lossSum, correct, seen };
+            group.AllReduce<double>(sums);
+            (lossSum, correct, seen) = (sums[0], (long)sums[1], (int)sums[2]);
         }
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var (testLoss, testAcc) = Evaluate(model, testSet);

@@ -10,4 +10,8 @@ namespace Digits;
 /// <param name="OutDir">Where the checkpoint, the plot and the metrics go.</param>
 /// <param name="Resume">Continue from the checkpoint in <paramref name="OutDir"/>.</param>
 /// <param name="Limit">Use at most this many training and held-out images (0: all); for quick runs and tests.</param>
-public sealed record TrainingOptions(string Device, int Epochs, int BatchSize, double Lr, ulong Seed, string? DataDir, string OutDir, bool Resume, int Limit);
+public sealed record TrainingOptions(string Device, int Epochs, int BatchSize, double Lr, ulong Seed, string? DataDir, string OutDir, bool Resume, int Limit)
+{
+    /// <summary>Train data-parallel over the processes mpirun started (DDP + SyncBatchNorm); only rank 0 prints and writes files.</summary>
+    public bool Distributed { get; init; }
+}
