@@ -55,6 +55,9 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>A float32 scalar constant initializer (a scalar operand of Add or Mul).</summary>
+    public string ScalarConstant(double value) => FloatConstant($"const_{_counter++}", [], (float)value);
+
     /// <summary>An int64 constant initializer (shapes for Reshape, axes).</summary>
     public string Int64Constant(long[] values)
     {

@@ -24,9 +24,13 @@ internal sealed class OnnxLayerTracer(OnnxGraphBuilder g, Dictionary<Tensor, str
             }
             return (current, currentName);
         }
+        if (!IsKnown(layer)) return OnnxOpTracer.Trace(g, names, layer, PathOf(layer), x, xName);
         var y = layer.Forward(x);
         return (y, Emit(layer, x, xName));
     }
+
+    private static bool IsKnown(Layer layer) => layer is Conv2d or Linear or BatchNorm2d or InstanceNorm2d or GroupNorm or LayerNorm
+        or MaxPool2d or AvgPool2d or AdaptiveAvgPool2d or ReLU or LeakyReLU or Sigmoid or Tanh or Dropout or Flatten;
 
     private string PathOf(Module m) => paths.TryGetValue(m, out var p) && p.Length > 0 ? p : m.GetType().Name;
 
@@ -176,6 +180,6 @@ internal sealed class OnnxLayerTracer(OnnxGraphBuilder g, Dictionary<Tensor, str
         return g.Node("Reshape", at, [xName, g.Int64Constant([.. shape])]);
     }
 
-    private static NotSupportedException Unsupported(Module m, string at, string why) =>
+    internal static NotSupportedException Unsupported(Module m, string at, string why) =>
         new($"ONNX export: {m.GetType().Name} at '{at}' cannot be exported: {why}");
 }
