@@ -27,7 +27,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor with a new shape (one entry may be -1): a view when possible, otherwise a copy.</summary>
-    public Tensor Reshape(params int[] shape)
+    public Tensor Reshape(params int[] shape) => OpRecording.Note(ReshapeCore(shape), "Reshape", this, null, shape);
+
+    private Tensor ReshapeCore(params int[] shape)
     {
         var target = InferShape(shape, "Reshape");
         var strides = ViewStrides(target);
@@ -119,7 +121,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>Reorders dims: result dim i is input dim <paramref name="dims"/>[i].</summary>
-    public Tensor Permute(params int[] dims)
+    public Tensor Permute(params int[] dims) => OpRecording.Note(PermuteCore(dims), "Permute", this, null, dims);
+
+    private Tensor PermuteCore(params int[] dims)
     {
         if (dims.Length != Dim)
             throw new ArgumentException($"Permute expected {Dim} dims for a {Dim}D tensor, got {dims.Length}: [{string.Join(", ", dims)}]");

@@ -51,12 +51,14 @@ public class DigitsSampleTests
         Assert.That(svg.Root!.Name.LocalName, Is.EqualTo("svg"));
         Assert.That(svg.Descendants().Count(x => x.Name.LocalName == "polyline"), Is.EqualTo(4));
         Assert.That(File.ReadAllLines(Path.Combine(outDir, "metrics.csv")), Has.Length.EqualTo(2));
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(outDir, "digits.onnx")))
+            Assert.That(session.OutputMetadata["output"].Dimensions, Is.EqualTo(new[] { -1, 10 }), "digits.onnx: a symbolic batch and 10 logits");
 
         (code, output, err) = Run("--epochs", "2", "--batch-size", "64", "--limit", "256", "--out", outDir, "--seed", "3", "--resume");
         Assert.That(code, Is.Zero, err);
         Assert.That(output, Does.Contain("resumed after epoch 1").And.Contain("epoch 2/2").And.Not.Contain("epoch 1/2"));
         Assert.That(File.ReadAllLines(Path.Combine(outDir, "metrics.csv")), Has.Length.EqualTo(3));
-        Assert.That(Directory.GetFiles(outDir).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "checkpoint.safetensors", "metrics.csv", "metrics.svg" }));
+        Assert.That(Directory.GetFiles(outDir).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "checkpoint.safetensors", "digits.onnx", "metrics.csv", "metrics.svg" }));
     }
 
     [TestCase("--epochs", "0", "--epochs must be positive")]

@@ -40,7 +40,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>a + b</summary>
-    public Tensor Add(Tensor other)
+    public Tensor Add(Tensor other) => OpRecording.Note(AddCore(other), "Add", this, other);
+
+    private Tensor AddCore(Tensor other)
     {
         var y = BinaryForward(BinaryOp.Add, this, other, "Add");
         return Engine.NeedsGrad(this, other) ? Engine.Record(new AddBackward(_shape, other._shape, -1), y, this, other) : y;
@@ -68,14 +70,18 @@ public sealed partial class Tensor
     }
 
     /// <summary>a - b</summary>
-    public Tensor Sub(Tensor other)
+    public Tensor Sub(Tensor other) => OpRecording.Note(SubCore(other), "Sub", this, other);
+
+    private Tensor SubCore(Tensor other)
     {
         var y = BinaryForward(BinaryOp.Sub, this, other, "Sub");
         return Engine.NeedsGrad(this, other) ? Engine.Record(new AddBackward(_shape, other._shape, 1), y, this, other) : y;
     }
 
     /// <summary>a * b</summary>
-    public Tensor Mul(Tensor other)
+    public Tensor Mul(Tensor other) => OpRecording.Note(MulCore(other), "Mul", this, other);
+
+    private Tensor MulCore(Tensor other)
     {
         var y = BinaryForward(BinaryOp.Mul, this, other, "Mul");
         if (!Engine.NeedsGrad(this, other)) return y;
@@ -87,7 +93,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>a / b</summary>
-    public Tensor Div(Tensor other)
+    public Tensor Div(Tensor other) => OpRecording.Note(DivCore(other), "Div", this, other);
+
+    private Tensor DivCore(Tensor other)
     {
         CheckFloatingPoint("Div");
         var y = BinaryForward(BinaryOp.Div, this, other, "Div");

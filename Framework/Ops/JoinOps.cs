@@ -5,7 +5,9 @@ namespace Framework;
 public sealed partial class Tensor
 {
     /// <summary>Concatenates along <paramref name="dim"/>; all other dims must match.</summary>
-    public static Tensor Cat(IReadOnlyList<Tensor> tensors, int dim = 0)
+    public static Tensor Cat(IReadOnlyList<Tensor> tensors, int dim = 0) => OpRecording.NoteMany(CatCore(tensors, dim), "Cat", tensors, dim);
+
+    private static Tensor CatCore(IReadOnlyList<Tensor> tensors, int dim = 0)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         if (tensors.Count == 0) throw new ArgumentException("Cat expected a non-empty list of tensors");

@@ -9,7 +9,9 @@ namespace Framework;
 public sealed partial class Tensor
 {
     /// <summary>Matrix product with PyTorch's rules: 1-D operands are promoted and the added dim removed; batch dims broadcast.</summary>
-    public Tensor Matmul(Tensor other)
+    public Tensor Matmul(Tensor other) => OpRecording.Note(MatmulCore(other), "Matmul", this, other);
+
+    private Tensor MatmulCore(Tensor other)
     {
         CheckSameKind(other, "Matmul");
         CheckFloatingPoint("Matmul");

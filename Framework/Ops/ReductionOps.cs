@@ -29,7 +29,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>Sum over all elements, or over <paramref name="dims"/>.</summary>
-    public Tensor Sum(int[]? dims = null, bool keepDim = false)
+    public Tensor Sum(int[]? dims = null, bool keepDim = false) => OpRecording.Note(SumCore(dims, keepDim), "Sum", this, null, dims, keepDim);
+
+    private Tensor SumCore(int[]? dims = null, bool keepDim = false)
     {
         var (y, d, kept) = ReduceForward(ReduceOp.Sum, dims, "Sum");
         if (Engine.NeedsGrad(this)) Engine.Record(new ExpandBackward("SumBackward", _shape, kept, 1), y, this);
@@ -40,7 +42,9 @@ public sealed partial class Tensor
     public Tensor Sum(int dim, bool keepDim = false) => Sum([dim], keepDim);
 
     /// <summary>Mean over all elements, or over <paramref name="dims"/>.</summary>
-    public Tensor Mean(int[]? dims = null, bool keepDim = false)
+    public Tensor Mean(int[]? dims = null, bool keepDim = false) => OpRecording.Note(MeanCore(dims, keepDim), "Mean", this, null, dims, keepDim);
+
+    private Tensor MeanCore(int[]? dims = null, bool keepDim = false)
     {
         CheckFloatingPoint("Mean");
         var (y, d, kept) = ReduceForward(ReduceOp.Mean, dims, "Mean");

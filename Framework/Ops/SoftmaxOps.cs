@@ -5,10 +5,10 @@ namespace Framework;
 public sealed partial class Tensor
 {
     /// <summary>exp(x) / sum(exp(x)) along <paramref name="dim"/>, computed with the max subtracted (never overflows).</summary>
-    public Tensor Softmax(int dim) => SoftmaxImpl(dim, log: false);
+    public Tensor Softmax(int dim) => OpRecording.Note(SoftmaxImpl(dim, log: false), "Softmax", this, null, dim);
 
     /// <summary>x - logsumexp(x) along <paramref name="dim"/>; stable for large logits.</summary>
-    public Tensor LogSoftmax(int dim) => SoftmaxImpl(dim, log: true);
+    public Tensor LogSoftmax(int dim) => OpRecording.Note(SoftmaxImpl(dim, log: true), "LogSoftmax", this, null, dim);
 
     private Tensor SoftmaxImpl(int dim, bool log)
     {

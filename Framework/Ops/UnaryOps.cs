@@ -88,7 +88,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>max(x, 0).</summary>
-    public Tensor Relu()
+    public Tensor Relu() => OpRecording.Note(ReluCore(), "Relu", this);
+
+    private Tensor ReluCore()
     {
         var y = UnaryForward(UnaryOp.Relu, "Relu");
         return RecordMasked(y, BinaryOp.ReluBackward, "ReluBackward", y);
@@ -116,7 +118,9 @@ public sealed partial class Tensor
     }
 
     /// <summary>x + value.</summary>
-    public Tensor Add(double value)
+    public Tensor Add(double value) => OpRecording.Note(AddCore(value), "AddScalar", this, null, value);
+
+    private Tensor AddCore(double value)
     {
         var y = UnaryForward(UnaryOp.AddScalar, "Add", value, floatOnly: false);
         return Engine.NeedsGrad(this) ? Engine.Record(new ScaleBackward(1, "AddBackward"), y, this) : y;
@@ -126,7 +130,9 @@ public sealed partial class Tensor
     public Tensor Sub(double value) => Add(-value);
 
     /// <summary>x * value.</summary>
-    public Tensor Mul(double value)
+    public Tensor Mul(double value) => OpRecording.Note(MulCore(value), "MulScalar", this, null, value);
+
+    private Tensor MulCore(double value)
     {
         var y = UnaryForward(UnaryOp.MulScalar, "Mul", value, floatOnly: false);
         return Engine.NeedsGrad(this) ? Engine.Record(new ScaleBackward(value, "MulBackward"), y, this) : y;

@@ -5,6 +5,7 @@ using Framework.Data;
 using Framework.Distributed;
 using Framework.IO;
 using Framework.Nn;
+using Framework.Onnx;
 using Framework.Optim;
 
 namespace Digits;
@@ -17,6 +18,7 @@ namespace Digits;
 internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? output, ProcessGroup? group = null)
 {
     private const string CheckpointName = "checkpoint.safetensors";
+    private const string OnnxName = "digits.onnx";
     private const int EvalBatch = 256;
 
     private string CheckpointPath => Path.Combine(o.OutDir, CheckpointName);
@@ -60,8 +62,10 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
                 view.EndEpoch(m, o.Epochs, mean * (o.Epochs - epoch - 1));
             }
             var last = history[^1];
-            view.Line(string.Format(CultureInfo.InvariantCulture, "done: held-out accuracy {0:P2} after {1} epochs; wall time {2:F1} s; wrote {3}, {4} and {5}",
-                last.TestAccuracy, history.Count, total.Elapsed.TotalSeconds, CheckpointPath, Path.Combine(o.OutDir, "metrics.svg"), Path.Combine(o.OutDir, "metrics.csv")));
+            var onnxPath = Path.Combine(o.OutDir, OnnxName);
+            ExportOnnx(model, train.Height, train.Width, onnxPath);
+            view.Line(string.Format(CultureInfo.InvariantCulture, "done: held-out accuracy {0:P2} after {1} epochs; wall time {2:F1} s; wrote {3}, {4}, {5} and {6}",
+                last.TestAccuracy, history.Count, total.Elapsed.TotalSeconds, CheckpointPath, onnxPath, Path.Combine(o.OutDir, "metrics.svg"), Path.Combine(o.OutDir, "metrics.csv")));
         });
         return 0;
     }
@@ -196,6 +200,15 @@ internal sealed class Trainer(TrainingOptions o, Device device, TextWriter? outp
         var title = $"{dataName}: held-out accuracy {history[^1].TestAccuracy.ToString("P1", CultureInfo.InvariantCulture)} after {history.Count} epochs";
         WriteAtomically(Path.Combine(o.OutDir, "metrics.svg"), SvgPlot.Render(history, title));
         WriteAtomically(Path.Combine(o.OutDir, "metrics.csv"), EpochMetrics.CsvHeader + "\n" + string.Join("\n", history.Select(h => h.ToCsv())) + "\n");
+    }
+
+    /// <summary>The trained network as ONNX (batch axis symbolic) for ONNX Runtime, written once at the end, atomically.</summary>
+    private void ExportOnnx(Sequential model, int height, int width, string path)
+    {
+        using var sample = Tensor.Zeros([1, 1, height, width], DType.Float32, device);
+        var temp = path + ".tmp";
+        model.ExportOnnx(temp, sample, new OnnxExportOptions { DocString = "Digits sample: 8x8 digit images (N, 1, H, W), pixels divided by their maximum (16) as in training, to class logits" });
+        File.Move(temp, path, overwrite: true);
     }
 
     private static void WriteAtomically(string path, string text)
