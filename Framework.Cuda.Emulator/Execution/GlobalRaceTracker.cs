@@ -119,17 +119,11 @@ internal sealed class GlobalRaceTracker
         return 0;
     }
 
-    /// <summary>An atomic; conflicts only with another warp's or block's plain store.</summary>
-    public ulong AtomicAccess(DeviceMemory.Allocation a, int offset, int size, ulong me)
-    {
-        var page = PageOf(a, offset, out int j);
-        for (int i = j; i < j + size; i++)
-        {
-            if (Conflicts(page[i], me)) return page[i];
-            page[PageSize + i] = Merge(page[PageSize + i], me);
-        }
-        return 0;
-    }
+    /// <summary>
+    /// An atomic; conflicts only with another warp's or block's plain store. Atomics and loads share one
+    /// record (neither conflicts with the other), so this is <see cref="Read"/> under its own name.
+    /// </summary>
+    public ulong AtomicAccess(DeviceMemory.Allocation a, int offset, int size, ulong me) => Read(a, offset, size, me);
 
     /// <summary>Forgets this launch's records; its pages return to the pool, cleared.</summary>
     public void EndLaunch()
